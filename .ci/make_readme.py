@@ -1,0 +1,42 @@
+"""Write README.md from nbs/index.ipynb with nbconvert (quarto, which nbdev_readme needs, is not available here).
+
+`python .ci/make_readme.py` writes it; `python .ci/make_readme.py --check` exits 1 if README.md is out of date."""
+import re, sys
+from pathlib import Path
+import nbformat
+from nbconvert import MarkdownExporter
+from nbconvert.preprocessors import Preprocessor
+
+ROOT = Path(__file__).resolve().parent.parent
+DIRECTIVE = re.compile(r'^\s*#\|\s*(.*)$')
+
+class NbdevDirectives(Preprocessor):
+    "Drop cells nbdev hides from docs (`#| hide`, `#| export` with hide, `#| eval: false` setup) and strip `#|` lines."
+    def preprocess(self, nb, resources):
+        cells = []
+        for cell in nb.cells:
+            lines = cell.source.splitlines()
+            dirs = [m.group(1).strip() for l in lines if (m := DIRECTIVE.match(l))]
+            if cell.cell_type == 'code' and any(d in ('hide', 'exporti', 'include: false') or d.startswith('default_exp') for d in dirs):
+                continue
+            cell.source = '\n'.join(l for l in lines if not DIRECTIVE.match(l)).strip()
+            if cell.source: cells.append(cell)
+        nb.cells = cells
+        return nb, resources
+
+def render() -> str:
+    nb = nbformat.read(ROOT / 'nbs' / 'index.ipynb', as_version=4)
+    exporter = MarkdownExporter(exclude_output_prompt=True, exclude_input_prompt=True)
+    exporter.register_preprocessor(NbdevDirectives(), enabled=True)
+    body, _ = exporter.from_notebook_node(nb)
+    note = '<!-- generated from nbs/index.ipynb by .ci/make_readme.py: edit the notebook, not this file -->\n\n'
+    return note + re.sub(r'\n{3,}', '\n\n', body).strip() + '\n'
+
+if __name__ == '__main__':
+    text, readme = render(), ROOT / 'README.md'
+    if '--check' in sys.argv:
+        if not readme.exists() or readme.read_text(encoding='utf-8') != text:
+            sys.exit('README.md is out of sync with nbs/index.ipynb: run `python .ci/make_readme.py`')
+        print('README.md is in sync with nbs/index.ipynb')
+    else:
+        readme.write_text(text, encoding='utf-8')
