@@ -22,6 +22,7 @@ class NbdevDirectives(Preprocessor):
             cell.source = '\n'.join(l for l in lines if not DIRECTIVE.match(l)).strip()
             if cell.source: cells.append(cell)
         nb.cells = cells
+        nb.metadata['language_info'] = {'name': 'python'}  # nbdev_clean strips it; it names the code fences
         return nb, resources
 
 def render() -> str:
