@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['log', 'TORCHVISION_EXTENSION', 'get_device', 'seed_everything', 'atomic_write', 'atomic_save', 'to_numpy_image',
-           'show_images', 'image_grid']
+           'show_images', 'image_grid', 'synthetic_photos']
 
-# %% ../nbs/00_core.ipynb #86af77b6
+# %% ../nbs/00_core.ipynb #920b09bb
 import contextlib, logging, os, random, sys, tempfile, warnings
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import torch
 
 log = logging.getLogger('colorgan')
 
-# %% ../nbs/00_core.ipynb #e8cd02c9
+# %% ../nbs/00_core.ipynb #70bd914a
 _MISSING_OPS = ("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
                 "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
 _tv_lib = None  # keeps the schema library alive for the life of the process
@@ -39,7 +39,7 @@ def _import_torchvision():
 
 TORCHVISION_EXTENSION = _import_torchvision()  # False when the shim above was needed
 
-# %% ../nbs/00_core.ipynb #971b2781
+# %% ../nbs/00_core.ipynb #0806cc32
 def get_device(device:str|torch.device|None=None, # 'cpu', 'cuda', 'cuda:1', 'mps', or None for the best available
               ) -> torch.device:
     "The `torch.device` to compute on: the one asked for (checked), else CUDA, then MPS, then CPU."
@@ -54,7 +54,7 @@ def get_device(device:str|torch.device|None=None, # 'cpu', 'cuda', 'cuda:1', 'mp
         raise RuntimeError(f"device {device} was asked for, but MPS is not available here; use device='cpu' or None")
     return device
 
-# %% ../nbs/00_core.ipynb #1efe197e
+# %% ../nbs/00_core.ipynb #1ab3ebb7
 def seed_everything(seed:int=42, # the seed for Python, NumPy and torch
                    ) -> int:
     "Seed Python's `random`, NumPy and torch on every device; returns the seed."
@@ -63,7 +63,7 @@ def seed_everything(seed:int=42, # the seed for Python, NumPy and torch
     torch.manual_seed(seed)
     return seed
 
-# %% ../nbs/00_core.ipynb #dc8291a5
+# %% ../nbs/00_core.ipynb #b094c8af
 @contextlib.contextmanager
 def atomic_write(path:str|Path, # the file to create or replace
                 ):
@@ -87,7 +87,7 @@ def atomic_save(obj, # anything `torch.save` accepts
     with atomic_write(path) as tmp: torch.save(obj, tmp)
     return Path(path)
 
-# %% ../nbs/00_core.ipynb #b8134f8b
+# %% ../nbs/00_core.ipynb #c8a66913
 def to_numpy_image(img) -> np.ndarray:
     "A PIL image, `H,W[,C]` array or `[C,]H,W` tensor in [0, 1] as a `H,W,C` float array in [0, 1]."
     if isinstance(img, torch.Tensor):
@@ -134,3 +134,30 @@ def image_grid(rows:list, # list of rows, each a list of same-sized images
             if a.shape[:2] != (h, w): raise ValueError(f"image_grid needs equal sizes: got {a.shape[:2]} and {(h, w)}")
             out[i*(h+pad):i*(h+pad)+h, j*(w+pad):j*(w+pad)+w] = a
     return Image.fromarray((out * 255).round().astype(np.uint8))
+
+# %% ../nbs/00_core.ipynb #0f005cb5
+def synthetic_photos(dest:str|Path, # folder to write to (created)
+                     n:int=8, # number of images
+                     size:tuple=(48, 64), # (height, width)
+                     seed:int=0, # makes the set reproducible
+                    ) -> list: # the JPEG paths written, sorted
+    "Write `n` small colourful JPEGs (gradients and shapes) for tests and demos."
+    from PIL import Image, ImageDraw
+    rng = np.random.default_rng(seed)
+    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    h, w = size
+    paths = []
+    for i in range(n):
+        c0, c1 = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+        t = np.linspace(0, 1, w)[None, :, None]
+        img = Image.fromarray(np.broadcast_to(c0 * (1 - t) + c1 * t, (h, w, 3)).astype(np.uint8))
+        draw = ImageDraw.Draw(img)
+        for _ in range(3):
+            x0, y0 = int(rng.integers(0, w - 8)), int(rng.integers(0, h - 8))
+            x1, y1 = x0 + int(rng.integers(6, w // 2)), y0 + int(rng.integers(6, h // 2))
+            shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+            shape([x0, y0, x1, y1], fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+        p = dest/f'synthetic_{i:03d}.jpg'
+        img.save(p, quality=95)
+        paths.append(p)
+    return paths

@@ -6,11 +6,11 @@
 __all__ = ['L_SCALE', 'AB_SCALE', 'rgb_to_lab', 'lab_to_rgb', 'norm_l', 'denorm_l', 'norm_ab', 'denorm_ab', 'rgb_to_model',
            'model_to_rgb']
 
-# %% ../nbs/01_lab.ipynb #dedcd846
+# %% ../nbs/01_lab.ipynb #47d01f82
 import torch
 from torch import Tensor
 
-# %% ../nbs/01_lab.ipynb #df70c176
+# %% ../nbs/01_lab.ipynb #ff095010
 L_SCALE = 50.   # L in [0, 100] -> L/50 - 1 in [-1, 1]
 AB_SCALE = 110. # a, b in about [-110, 110] -> ab/110 in about [-1, 1]
 
@@ -28,7 +28,7 @@ def _mix(m:Tensor, x:Tensor) -> Tensor:
 
 def _per_channel(v:Tensor, x:Tensor) -> Tensor: return v.to(x).view(3, 1, 1)
 
-# %% ../nbs/01_lab.ipynb #6f8b20b8
+# %% ../nbs/01_lab.ipynb #c28ecb8c
 def rgb_to_lab(rgb:Tensor, # `[..., 3, H, W]` sRGB in [0, 1]
               ) -> Tensor: # `[..., 3, H, W]`: L in [0, 100], a and b in about [-110, 110]
     "Convert sRGB to CIE Lab (D65), batched, on `rgb`'s device."
@@ -52,13 +52,13 @@ def lab_to_rgb(lab:Tensor, # `[..., 3, H, W]` CIE Lab
     rgb = torch.where(lin > 0.0031308, 1.055 * lin.clamp_min(0.0031308).pow(1 / 2.4) - 0.055, 12.92 * lin)
     return rgb.clamp(0, 1)
 
-# %% ../nbs/01_lab.ipynb #c6bed430
+# %% ../nbs/01_lab.ipynb #a5fd1281
 def norm_l(L:Tensor) -> Tensor: "L in [0, 100] to [-1, 1]."; return L / L_SCALE - 1.
 def denorm_l(l:Tensor) -> Tensor: "Inverse of `norm_l`."; return (l + 1.) * L_SCALE
 def norm_ab(ab:Tensor) -> Tensor: "a, b in Lab units to about [-1, 1]."; return ab / AB_SCALE
 def denorm_ab(ab:Tensor) -> Tensor: "Inverse of `norm_ab`."; return ab * AB_SCALE
 
-# %% ../nbs/01_lab.ipynb #2e4dc803
+# %% ../nbs/01_lab.ipynb #fac71e82
 def rgb_to_model(rgb:Tensor, # `(B, 3, H, W)` uint8 in [0, 255] or float in [0, 1]
                 ) -> tuple[Tensor, Tensor]: # L `(B, 1, H, W)` in [-1, 1], ab `(B, 2, H, W)` in about [-1, 1]
     "The network's input (scaled L) and target (scaled ab) from RGB images."
