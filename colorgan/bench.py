@@ -7,8 +7,8 @@ __all__ = ['SHARED_PHOTOS', 'OPTIONS', 'STAGES', 'PATHS', 'bench_data', 'straigh
            'straightforward_colorize', 'colorgan_options', 'fast_options', 'bench_train', 'bench_infer', 'run_isolated',
            'ablation_configs', 'schedule_time', 'run_benchmark', 'format_bench']
 
-# %% ../nbs/10_bench.ipynb #241a387d
-import json, math, os, platform, resource, subprocess, sys, tempfile, time, traceback
+# %% ../nbs/10_bench.ipynb #334342c7
+import json, math, os, platform, subprocess, sys, tempfile, time, traceback
 from dataclasses import fields
 from pathlib import Path
 
@@ -24,10 +24,11 @@ from .generator import build_generator
 from .discriminator import PatchDiscriminator, init_weights
 from .losses import GANLoss
 from .training import TrainConfig, pretrain_step, gan_step, _make_accelerator, _loader, _to_input
+from . import training as _training
 from .inference import colorize
 import torchvision.transforms as TV  # after colorgan.core, which makes torchvision importable (see 00_core)
 
-# %% ../nbs/10_bench.ipynb #efb090fc
+# %% ../nbs/10_bench.ipynb #48249459
 SHARED_PHOTOS = Path('/work/shared/data/photos')  # the course machine's shared photo folder (read only)
 
 def bench_data(data=None, # a folder, a file or a list of them; None: $COLORGAN_BENCH_DATA, the shared folder, or the bundled photos
@@ -48,7 +49,7 @@ def bench_data(data=None, # a folder, a file or a list of them; None: $COLORGAN_
     return files, (f'the {len(files)} photos bundled with scikit-image, scikit-learn and matplotlib '
                    '(colorgan.data.default_photos; pass data= for your own)')
 
-# %% ../nbs/10_bench.ipynb #a96cc14f
+# %% ../nbs/10_bench.ipynb #883a1b5f
 def straightforward_lab(rgb:np.ndarray, # `H,W,3` uint8 RGB
                        ) -> tuple[torch.Tensor, torch.Tensor]: # L `(1,H,W)` in [-1, 1], ab `(2,H,W)`, float32
     "The straightforward path's per-image conversion: scikit-image `rgb2lab`, then the L/50-1 and ab/110 scaling."
@@ -70,7 +71,7 @@ class StraightforwardDataset(torch.utils.data.Dataset):
         img = Image.open(self.files[i]).convert('RGB')
         return straightforward_lab(np.asarray(self.tfm(img)))
 
-# %% ../nbs/10_bench.ipynb #87058d5c
+# %% ../nbs/10_bench.ipynb #a3cd73aa
 @torch.no_grad()
 def straightforward_colorize(img:Image.Image, # an RGB photo
                              generator, # a generator (L -> ab)
@@ -87,13 +88,15 @@ def straightforward_colorize(img:Image.Image, # an RGB photo
     out = Image.fromarray((lab2rgb(lab) * 255).round().astype(np.uint8))
     return out.resize(img.size, Image.BICUBIC)
 
-# %% ../nbs/10_bench.ipynb #377368f3
+# %% ../nbs/10_bench.ipynb #19e64bd7
 OPTIONS = ('cache', 'channels_last', 'mixed_precision', 'compile', 'num_workers')
 
 def colorgan_options(**overrides) -> dict:
-    "colorgan's speed settings, from `TrainConfig()`'s defaults, with `overrides` (any of `OPTIONS`) applied."
-    bad = [k for k in overrides if k not in OPTIONS]
-    if bad: raise ValueError(f"unknown colorgan option {', '.join(map(repr, bad))}; choose from {', '.join(OPTIONS)}")
+    "colorgan's speed settings, from `TrainConfig()`'s defaults, with `overrides` (`OPTIONS` or other `TrainConfig` fields) applied."
+    allowed = set(OPTIONS) | {f.name for f in fields(TrainConfig)} - {'size', 'batch_size'}
+    bad = [k for k in overrides if k not in allowed]
+    if bad: raise ValueError(f"unknown colorgan option {', '.join(map(repr, bad))}; choose from {', '.join(OPTIONS)} "
+                             "or another TrainConfig field (size and batch_size are arguments of their own)")
     cfg = TrainConfig()
     opts = dict(cache=cfg.cache, channels_last=cfg.channels_last, mixed_precision=cfg.mixed_precision,
                 compile=getattr(cfg, 'compile', False), num_workers=cfg.num_workers)
@@ -109,7 +112,7 @@ def fast_options(device=None, # where the benchmark runs; None: the best availab
     precision = 'fp16' if device.type == 'cuda' and not torch.cuda.is_bf16_supported() else 'bf16'
     return colorgan_options(**{**dict(cache=True, channels_last=True, mixed_precision=precision, compile=True), **overrides})
 
-# %% ../nbs/10_bench.ipynb #88948338
+# %% ../nbs/10_bench.ipynb #e196acf7
 STAGES = ('l1', 'gan')
 PATHS = ('straightforward', 'colorgan')
 
@@ -176,6 +179,8 @@ def bench_train(path:str='colorgan', # 'straightforward' or 'colorgan'
     G, D, opt_pre, opt_g, opt_d = accelerator.prepare(G, D, opt_pre, opt_g, opt_d)
     if opts['compile']: G, D = torch.compile(G), torch.compile(D)
     gan_loss = GANLoss(cfg.gan_mode).to(accelerator.device)
+    ema_decay = getattr(cfg, 'ema', 0.) if path == 'colorgan' else 0.
+    ema = _training.ema_model(accelerator.unwrap_model(G), ema_decay).to(accelerator.device) if ema_decay else None
     step_s, n_images = [], 0
     _sync(device)
     t_start = time.perf_counter()
@@ -188,18 +193,19 @@ def bench_train(path:str='colorgan', # 'straightforward' or 'colorgan'
         L, ab = to_input(next(batches))  # the wait for the batch is part of the step
         if stage == 'l1': logs = pretrain_step(G, opt_pre, L, ab, accelerator)
         else: logs = gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, cfg.lambda_l1, accelerator)
+        if ema is not None: ema.update_parameters(accelerator.unwrap_model(G))  # as `train` does when cfg.ema > 0
         logs = {k: v.item() for k, v in logs.items()}  # as `train` does; also waits for the step on a GPU
         if i >= warmup: step_s.append(time.perf_counter() - t); n_images += len(L)
     del batches
     _sync(device)
     elapsed = time.perf_counter() - t_timed
     return dict(kind='train', path=path, stage=stage, size=size, batch_size=batch_size, steps=steps, warmup=warmup,
-                options=opts, mixed_precision=accelerator.mixed_precision, device=str(device),
+                options=opts, mixed_precision=accelerator.mixed_precision, ema=ema_decay, device=str(device),
                 images_per_s=n_images / elapsed, step_s=step_s, warmup_s=t_timed - t_start, setup_s=setup_s,
                 n_photos=len(ds), losses=logs,
                 peak_cuda_mb=torch.cuda.max_memory_allocated(device) / 2**20 if device.type == 'cuda' else None)
 
-# %% ../nbs/10_bench.ipynb #7e4dcdee
+# %% ../nbs/10_bench.ipynb #b2ca1f67
 def bench_infer(path:str='colorgan', # 'straightforward' or 'colorgan'
                 shape:tuple=(256, 256), # (height, width) of the photo
                 photo:str|Path|None=None, # the photo, resized to `shape`; None: the first of `bench_data()`
@@ -229,7 +235,7 @@ def bench_infer(path:str='colorgan', # 'straightforward' or 'colorgan'
                 s_per_image=sum(times) / len(times), times_s=times,
                 peak_cuda_mb=torch.cuda.max_memory_allocated(device) / 2**20 if device.type == 'cuda' else None)
 
-# %% ../nbs/10_bench.ipynb #83bc0833
+# %% ../nbs/10_bench.ipynb #008ab8ae
 _BENCH_FUNCS = {'bench_train': bench_train, 'bench_infer': bench_infer}
 
 def _rss_mb(ru_maxrss:int) -> float:
@@ -240,8 +246,11 @@ def _child_main(spec_path:str, out_path:str):
     spec = json.loads(Path(spec_path).read_text())
     try:
         res = _BENCH_FUNCS[spec['fn']](**spec['kwargs'])
-        res['peak_rss_mb'] = _rss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-        res['workers_peak_rss_mb'] = _rss_mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) or None
+        try: import resource  # not on Windows: no peak memory there
+        except ImportError: resource = None
+        if resource is not None:
+            res['peak_rss_mb'] = _rss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+            res['children_peak_rss_mb'] = _rss_mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) or None
     except Exception as e:
         res = {'error': f'{type(e).__name__}: {e}', 'traceback': traceback.format_exc()[-3000:]}
     with atomic_write(out_path) as tmp: tmp.write_text(json.dumps(res))
@@ -265,12 +274,12 @@ def run_isolated(fn:str, # 'bench_train' or 'bench_infer'
         tail = '\n'.join(p.stderr.strip().splitlines()[-15:])
         return {'error': f'the benchmark process exited with code {p.returncode} without a result:\n{tail}'}
 
-# %% ../nbs/10_bench.ipynb #fc169068
+# %% ../nbs/10_bench.ipynb #db4a25d7
 def ablation_configs(fast:dict, # every speed-up on, e.g. `fast_options()`
                      mode:str='cumulative', # 'cumulative': added one at a time; 'single': each switched off in turn
                     ) -> list[tuple[str, dict]]: # (name, options) pairs, in order
     "The colorgan options an ablation measures: from all off to `fast`, or `fast` with each speed-up off."
-    off = dict(cache=False, channels_last=False, mixed_precision='no', compile=False, num_workers=0)
+    off = {**fast, **dict(cache=False, channels_last=False, mixed_precision='no', compile=False, num_workers=0)}
     def label(k): return {'mixed_precision': fast['mixed_precision'], 'num_workers': f"num_workers={fast['num_workers']}"}.get(k, k)
     changes = [k for k in OPTIONS if fast[k] != off[k]]
     if mode == 'cumulative':
@@ -283,7 +292,7 @@ def ablation_configs(fast:dict, # every speed-up on, e.g. `fast_options()`
         return [('all on', dict(fast))] + [(f'all but {label(k)}', {**fast, k: off[k]}) for k in changes]
     raise ValueError(f"ablation mode must be 'cumulative' or 'single', got {mode!r}")
 
-# %% ../nbs/10_bench.ipynb #5c8f00ac
+# %% ../nbs/10_bench.ipynb #3dca3c11
 def schedule_time(results:dict, # what `run_benchmark` returned
                   n_images:int=8000, # photos per epoch
                   size:int=256, # crop size the schedule trains at (must have been measured)
@@ -300,7 +309,7 @@ def schedule_time(results:dict, # what `run_benchmark` returned
         out[path] = dict(l1_s=l1, gan_s=gan, total_s=l1 + gan if l1 is not None and gan is not None else None)
     return out
 
-# %% ../nbs/10_bench.ipynb #21c0657f
+# %% ../nbs/10_bench.ipynb #f5d0a3f6
 def _comparison(runs:list, paths:tuple) -> list:
     "One row per measured quantity: the two paths' values and the ratio colorgan / straightforward."
     rows = []
@@ -333,7 +342,7 @@ def _machine(device:torch.device) -> dict:
     if device.type == 'cuda': info.update(gpu=torch.cuda.get_device_name(device), bf16_supported=torch.cuda.is_bf16_supported())
     return info
 
-# %% ../nbs/10_bench.ipynb #6cdfa3b9
+# %% ../nbs/10_bench.ipynb #7fe47e92
 def run_benchmark(sizes:tuple=(128, 256), # training crop sizes
                   batch_size:int=16, # images per training step
                   steps:int=5, # timed steps per configuration (after warm-up)
@@ -396,12 +405,13 @@ def run_benchmark(sizes:tuple=(128, 256), # training crop sizes
         if 'error' in r: log.warning(f'benchmark {what}: failed: {r["error"]}')
         else: log.info(f"benchmark {what}: " + (f"{r['images_per_s']:.2f} img/s" if fn == 'bench_train' else f"{r['s_per_image']:.3f} s/image"))
     main_runs = [r for r in runs if 'ablation' not in r]
+    resolved = next((r['mixed_precision'] for r in main_runs if r['path'] == 'colorgan' and 'mixed_precision' in r), None)
     results = dict(created=time.strftime('%Y-%m-%dT%H:%M:%S%z'), machine=_machine(dev),
                    data=dict(description=where, n_files=len(files)),
                    settings=dict(sizes=list(sizes), batch_size=batch_size, steps=steps, warmup=warmup, paths=list(paths),
                                  stages=list(stages), infer_shapes=[list(s) for s in infer_shapes] if infer else [],
                                  infer_size=infer_size, infer_repeats=infer_repeats, isolate=isolate, seed=seed),
-                   options=dict(colorgan=opts, straightforward=dict(cache=False, channels_last=False, mixed_precision='no',
+                   options=dict(colorgan=opts, colorgan_mixed_precision=resolved, straightforward=dict(cache=False, channels_last=False, mixed_precision='no',
                                                                     compile=False, num_workers=0)),
                    runs=runs, comparison=_comparison(main_runs, tuple(paths)),
                    ablation=dict(mode=ablation, configs=[dict(name=n, options=o) for n, o in ladder]) if ablation else None)
@@ -413,7 +423,7 @@ def run_benchmark(sizes:tuple=(128, 256), # training crop sizes
         with atomic_write(json_path) as tmp: tmp.write_text(json.dumps(results, indent=1))
     return results
 
-# %% ../nbs/10_bench.ipynb #aae80874
+# %% ../nbs/10_bench.ipynb #b3b33665
 def _fmt(v, unit:str='') -> str:
     if v is None: return '-'
     if unit == 's': return f'{v:.3f}' if v < 10 else f'{v:.1f}'
@@ -447,7 +457,9 @@ def format_bench(results:dict, # what `run_benchmark` returned (or its JSON, loa
              f"data: {results['data']['description']}",
              f"training: batch {st['batch_size']}, {st['warmup']} warm-up steps then {st['steps']} timed, data loading included"
              f"{'; each configuration in a fresh process' if st['isolate'] else '; all in one process (peak memory not measured)'}",
-             "colorgan options: " + ', '.join(f'{k}={v}' for k, v in o.items()) +
+             "colorgan options: " + ', '.join(f'{k}={v}' + (f" ({results['options'].get('colorgan_mixed_precision')} here)"
+                                                  if k == 'mixed_precision' and v == 'auto' and results['options'].get('colorgan_mixed_precision')
+                                                  else '') for k, v in o.items()) +
              "; straightforward: PIL + skimage Lab per image, fp32, default memory format, num_workers=0", '']
     mem = 'peak_cuda_mb' if gpu else 'peak_rss_mb'
     mem_name = 'GPU peak MB' if gpu else 'peak RSS MB'

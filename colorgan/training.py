@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['STAGES', 'RESUME_MAY_CHANGE', 'TrainConfig', 'demo_config', 'build_datasets', 'pretrain_step', 'gan_step',
            'rng_state', 'set_rng_state', 'load_checkpoint', 'lr_factor', 'ema_model', 'mean_ab', 'init_ab_head',
-           'validate', 'sample_grid', 'plot_history', 'TrainResult', 'train']
+           'validate', 'sample_grid', 'plot_history', 'cpu_has_bf16', 'autocast_mode', 'TrainResult', 'train']
 
-# %% ../nbs/06_training.ipynb #eb7e49de
+# %% ../nbs/06_training.ipynb #8ae867e6
 import dataclasses, json, math, os, random, shutil, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -25,7 +25,7 @@ from .generator import build_generator
 from .discriminator import PatchDiscriminator, init_weights
 from .losses import GANLoss
 
-# %% ../nbs/06_training.ipynb #6c40d853
+# %% ../nbs/06_training.ipynb #5970f214
 @dataclass
 class TrainConfig:
     "Everything that shapes a training run; saved in every checkpoint."
@@ -48,8 +48,9 @@ class TrainConfig:
     valid_pct:float = 0.1 # share of the images held out for validation
     repeats:int = 1 # passes over the training images per epoch (for tiny datasets)
     seed:int = 42 # seeds the split, the weights, the shuffling and the augmentation
-    mixed_precision:str = 'no' # 'no', 'bf16', 'fp16', or 'auto' (bf16 where supported, else fp16 on GPU, else no)
-    channels_last:bool = False # NHWC memory format for the convolutions
+    mixed_precision:str = 'auto' # 'no', 'bf16', 'fp16', or 'auto' (bf16 where the hardware has it, else fp16 on GPU, else no)
+    channels_last:bool = True # NHWC memory format for the convolutions
+    compile:bool = False # torch.compile the generator and discriminator (minutes of compiling first; pays off on long runs)
     num_workers:int = 0 # DataLoader worker processes
     cache:bool = True # decode and resize each image once, keep it in memory
     lr_schedule:str = 'constant' # 'constant', or 'cosine' (warm-up, then cosine decay to 0 over each stage)
@@ -67,13 +68,13 @@ class TrainConfig:
         if self.mixed_precision not in ('no', 'bf16', 'fp16', 'auto'):
             raise ValueError(f"mixed_precision must be 'no', 'bf16', 'fp16' or 'auto', got {self.mixed_precision!r}")
 
-# %% ../nbs/06_training.ipynb #d674501b
+# %% ../nbs/06_training.ipynb #81bc3626
 def demo_config(**kwargs) -> TrainConfig:
     "The settings of `colorgan train --demo`: the offline photos, 128 px, about 4 minutes per stage on a CPU."
     return dataclasses.replace(TrainConfig(size=128, batch_size=8, pretrain_epochs=100, gan_epochs=100, pretrain_minutes=4.,
                                            gan_minutes=4., valid_pct=0.25, repeats=16, n_show=2), **kwargs)
 
-# %% ../nbs/06_training.ipynb #ec9ec635
+# %% ../nbs/06_training.ipynb #491ca224
 def _check_writable(out:Path):
     "Raise if `out` cannot be created or written to."
     try:
@@ -100,7 +101,7 @@ def build_datasets(files:list, # image files (or a folder) to train on
     if len(valid_ds) == 0: raise ValueError(f"no usable validation images among {len(valid_files)}: add images or raise valid_pct")
     return train_ds, valid_ds
 
-# %% ../nbs/06_training.ipynb #4afc299f
+# %% ../nbs/06_training.ipynb #214a8d43
 def pretrain_step(G, opt, L, ab, accelerator) -> dict:
     "Stage 1: one L1 step of the generator."
     with accelerator.autocast():
@@ -133,7 +134,7 @@ def gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, lambda_l1, accelerator) -> dic
     opt_g.step()
     return {'d_fake': loss_d_fake.detach(), 'd_real': loss_d_real.detach(), 'g_gan': loss_g_gan.detach(), 'l1': loss_l1.detach()}
 
-# %% ../nbs/06_training.ipynb #cb9ae360
+# %% ../nbs/06_training.ipynb #fa8819a7
 def rng_state() -> dict:
     "The state of every random number generator, in a form `torch.load(weights_only=True)` accepts."
     np_state = np.random.get_state()
@@ -160,7 +161,7 @@ def load_checkpoint(path:str|Path, # a checkpoint.pt or generator.pt written by 
         raise ValueError(f"{path} is not a colorgan checkpoint (no 'generator' entry)")
     return ck
 
-# %% ../nbs/06_training.ipynb #55e61404
+# %% ../nbs/06_training.ipynb #1f642930
 def lr_factor(progress:float, # share of the stage done, 0 to 1
               schedule:str='cosine', # 'constant' or 'cosine'
               warmup:float=0.05, # share of the stage spent warming up
@@ -200,7 +201,7 @@ def init_ab_head(G:torch.nn.Module, # a Generator
     with torch.no_grad(): conv.bias.copy_(torch.logit((torch.tensor(mean) + 1) / 2, eps=1e-4))
     return G
 
-# %% ../nbs/06_training.ipynb #6080d5ac
+# %% ../nbs/06_training.ipynb #ca98d41c
 @torch.no_grad()
 def validate(G, valid_dl, accelerator) -> float:
     "Mean L1 between predicted and true ab over the validation set (all processes)."
@@ -244,11 +245,16 @@ def plot_history(history:list|str|Path, # records, or a run directory / history.
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_training.ipynb #305d996e
-def _autocast_mode(requested:str, device:torch.device) -> str:
+# %% ../nbs/06_training.ipynb #4e9a2c18
+def cpu_has_bf16() -> bool:
+    "Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); emulated bf16 is slower than fp32."
+    return any(getattr(torch.cpu, f, lambda: False)() for f in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'))
+
+def autocast_mode(requested:str, device:torch.device) -> str:
     "Resolve 'auto' mixed precision for `device`."
     if requested != 'auto': return requested
     if device.type == 'cuda': return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
+    if device.type == 'cpu' and cpu_has_bf16(): return 'bf16'
     return 'no'
 
 def _make_accelerator(cfg:TrainConfig, cpu:bool):
@@ -259,7 +265,7 @@ def _make_accelerator(cfg:TrainConfig, cpu:bool):
     # notebook) picks its own. The process group of a distributed launch is kept.
     AcceleratorState._reset_state(reset_partial_state=False)
     device = torch.device('cpu') if cpu or not torch.cuda.is_available() else torch.device('cuda')
-    return Accelerator(cpu=cpu, mixed_precision=_autocast_mode(cfg.mixed_precision, device),
+    return Accelerator(cpu=cpu, mixed_precision=autocast_mode(cfg.mixed_precision, device),
                        kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=True)])
 
 def _loader(ds, cfg:TrainConfig, accelerator, shuffle:bool, epoch:int=0):
@@ -276,7 +282,7 @@ def _to_input(rgb, accelerator, channels_last:bool):
     if channels_last: L, ab = L.contiguous(memory_format=torch.channels_last), ab.contiguous(memory_format=torch.channels_last)
     return L, ab
 
-# %% ../nbs/06_training.ipynb #8e2c8c84
+# %% ../nbs/06_training.ipynb #c8e9f0ce
 STAGES = ('pretrain', 'gan')
 RESUME_MAY_CHANGE = {'pretrain_epochs', 'gan_epochs', 'pretrain_minutes', 'gan_minutes', 'num_workers', 'n_show', 'show_every'}
 
@@ -341,6 +347,8 @@ def train(data, # a folder of images, or a list of image files
     if ema is not None and ck is not None: ema.load_state_dict(ck['ema'])
     G, D, opt_pre, opt_g, opt_d = accelerator.prepare(G, D, opt_pre, opt_g, opt_d)
     if ema is not None: ema.to(accelerator.device)
+    # compiled handles share their parameters with G and D; checkpoints and EMA keep using the plain modules
+    G_step, D_step = (torch.compile(G), torch.compile(D)) if cfg.compile else (G, D)
     def G_eval(): return ema.module if ema is not None else accelerator.unwrap_model(G)
     if ck is not None:
         if ck.get('scaler') and accelerator.scaler is not None: accelerator.scaler.load_state_dict(ck['scaler'])
@@ -386,8 +394,8 @@ def train(data, # a folder of images, or a list of image files
                 for opt, lr in base_lrs:
                     for group in opt.param_groups: group['lr'] = lr * lr_f
                 L, ab = _to_input(rgb, accelerator, cfg.channels_last)
-                if stage == 'pretrain': logs = pretrain_step(G, opt_pre, L, ab, accelerator)
-                else: logs = gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, cfg.lambda_l1, accelerator)
+                if stage == 'pretrain': logs = pretrain_step(G_step, opt_pre, L, ab, accelerator)
+                else: logs = gan_step(G_step, D_step, opt_g, opt_d, L, ab, gan_loss, cfg.lambda_l1, accelerator)
                 if ema is not None: ema.update_parameters(accelerator.unwrap_model(G))
                 logs = {k: v.item() for k, v in logs.items()}
                 bad = [k for k, v in logs.items() if not math.isfinite(v)]
