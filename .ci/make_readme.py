@@ -1,7 +1,7 @@
 """Write README.md from nbs/index.ipynb with nbconvert (quarto, which nbdev_readme needs, is not available here).
 
 `python .ci/make_readme.py` writes it; `python .ci/make_readme.py --check` exits 1 if README.md is out of date."""
-import re, sys
+import os, re, sys
 from pathlib import Path
 import nbformat
 from nbconvert import MarkdownExporter
@@ -25,13 +25,23 @@ class NbdevDirectives(Preprocessor):
         nb.metadata['language_info'] = {'name': 'python'}  # nbdev_clean strips it; it names the code fences
         return nb, resources
 
+LINK = re.compile(r'(!?\[[^\]]*\]\()([^)\s]+)(\))')
+
+def rebase(md:str) -> str:
+    "Links in nbs/index.ipynb are relative to nbs/; README.md sits one folder up."
+    def fix(m):
+        target = m.group(2)
+        if re.match(r'^[a-z]+:|^#|^/', target): return m.group(0)
+        return m.group(1) + os.path.normpath(os.path.join('nbs', target)) + m.group(3)
+    return LINK.sub(fix, md)
+
 def render() -> str:
     nb = nbformat.read(ROOT / 'nbs' / 'index.ipynb', as_version=4)
     exporter = MarkdownExporter(exclude_output_prompt=True, exclude_input_prompt=True)
     exporter.register_preprocessor(NbdevDirectives(), enabled=True)
     body, _ = exporter.from_notebook_node(nb)
     note = '<!-- generated from nbs/index.ipynb by .ci/make_readme.py: edit the notebook, not this file -->\n\n'
-    return note + re.sub(r'\n{3,}', '\n\n', body).strip() + '\n'
+    return note + rebase(re.sub(r'\n{3,}', '\n\n', body)).strip() + '\n'
 
 if __name__ == '__main__':
     text, readme = render(), ROOT / 'README.md'
