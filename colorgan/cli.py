@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['USER_ERRORS', 'COMMANDS', 'train_cli', 'colorize_cli', 'evaluate_cli', 'export_cli', 'bench_cli', 'main']
 
-# %% ../nbs/11_cli.ipynb #728d7503
+# %% ../nbs/11_cli.ipynb #1b6df929
 import dataclasses, json, logging, sys
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from fastcore.script import anno_parser, Param
 
 from .core import log, atomic_write
 
-# %% ../nbs/11_cli.ipynb #2706a90b
+# %% ../nbs/11_cli.ipynb #d2902a40
 USER_ERRORS = (FileNotFoundError, NotADirectoryError, PermissionError, ValueError, FloatingPointError)
 
 def _parser(func, prog:str):
@@ -31,7 +31,7 @@ def _setup_logging(quiet:bool=False):
     logging.basicConfig(format='%(message)s', level=logging.WARNING if quiet else logging.INFO)
     log.setLevel(logging.WARNING if quiet else logging.INFO)
 
-# %% ../nbs/11_cli.ipynb #f9ec5bf5
+# %% ../nbs/11_cli.ipynb #7ec49848
 def train_cli(data:str=None, # folder of colour photos to train on
               out:str='runs/colorgan', # run directory: checkpoint.pt, generator.pt, history.jsonl, samples/
               demo:bool=False, # train on the photos bundled with the dependencies (offline, ~10 minutes on 2 CPU cores)
@@ -46,6 +46,11 @@ def train_cli(data:str=None, # folder of colour photos to train on
               lr_pretrain:float=None, # learning rate of the pretraining stage (default 1e-4)
               lambda_l1:float=None, # weight of the L1 term in the GAN stage (default 100)
               gan_mode:str=None, # 'vanilla', 'lsgan' or 'hinge'
+              d_norm:str=None, # discriminator normalisation: 'batch', 'instance', 'spectral' or 'none'
+              lr_schedule:str=None, # 'constant' (pix2pix) or 'cosine' (warm-up, then cosine decay in each stage)
+              ema:float=None, # decay of an EMA of the generator's weights, e.g. 0.999 (0: off)
+              init_ab_mean:bool=False, # start the generator at the training photos' mean colour
+              compile:bool=False, # torch.compile both networks (pays off on long runs)
               pretrained:bool=True, # ask for ImageNet weights for the encoder (--no-pretrained: random init)
               encoder_weights:str=None, # a local resnet18 state_dict file instead of downloading ImageNet weights
               mixed_precision:str=None, # 'no', 'bf16', 'fp16' or 'auto'
@@ -60,8 +65,9 @@ def train_cli(data:str=None, # folder of colour photos to train on
     _setup_logging(quiet)
     given = dict(size=size, batch_size=batch_size, pretrain_epochs=pretrain_epochs, gan_epochs=gan_epochs,
                  pretrain_minutes=pretrain_minutes, gan_minutes=gan_minutes, lr_g=lr, lr_d=lr, lr_pretrain=lr_pretrain,
-                 lambda_l1=lambda_l1, gan_mode=gan_mode, encoder_weights=encoder_weights, mixed_precision=mixed_precision,
-                 num_workers=workers, seed=seed)
+                 lambda_l1=lambda_l1, gan_mode=gan_mode, d_norm=d_norm, lr_schedule=lr_schedule, ema=ema,
+                 init_ab_mean=init_ab_mean or None, compile=compile or None, encoder_weights=encoder_weights,
+                 mixed_precision=mixed_precision, num_workers=workers, seed=seed)
     given = {k: v for k, v in given.items() if v is not None}
     if not pretrained: given['pretrained'] = False
     try:
@@ -81,7 +87,7 @@ def train_cli(data:str=None, # folder of colour photos to train on
               f"{last.get('val_l1', float('nan')):.4f}; model in {Path(out)/'generator.pt'}")
     return 0
 
-# %% ../nbs/11_cli.ipynb #57efdd3d
+# %% ../nbs/11_cli.ipynb #9ff12bb1
 def colorize_cli(inputs:Param('image files and/or folders', nargs='+', opt=False),
                  checkpoint:str=None, # generator.pt (or checkpoint.pt) from `colorgan train`
                  out:str=None, # output folder (-o); file names and sub-folders are kept
@@ -172,7 +178,7 @@ def bench_cli(sizes:str='128,256', # training crop sizes, comma-separated
     try:
         size_list = tuple(int(s) for s in sizes.split(','))
         bad = [s for s in size_list if s % 32 or s < 32]
-        if bad: raise ValueError(f"sizes must be multiples of 32, got {', '.join(map(str, bad))}")
+        if bad: raise ValueError(f"each size must be a multiple of 32, got {', '.join(map(str, bad))}")
         res = run_benchmark(sizes=size_list, batch_size=batch_size, steps=steps, warmup=warmup, data=data, device=device,
                             ablation=ablation, infer=infer, json_path=json_out)
     except USER_ERRORS as e:
@@ -181,7 +187,7 @@ def bench_cli(sizes:str='128,256', # training crop sizes, comma-separated
     print(format_bench(res))
     return 0
 
-# %% ../nbs/11_cli.ipynb #f3dd0ca1
+# %% ../nbs/11_cli.ipynb #1d24fb41
 COMMANDS = {'train': train_cli, 'colorize': colorize_cli, 'evaluate': evaluate_cli, 'export': export_cli, 'bench': bench_cli}
 _SHORT = {'colorize': {'-o': '--out'}, 'export': {'-o': '--out'}}
 

@@ -5,23 +5,21 @@
 # %% auto #0
 __all__ = ['ColorizeDemo']
 
-# %% ../nbs/09_demo.ipynb #4aded547
+# %% ../nbs/09_demo.ipynb #f165e6d7
 import html, io, os
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from .core import log
-from .lab import rgb_to_lab, lab_to_rgb, norm_l, denorm_ab
 from .data import open_image, default_photos
 from .generator import Generator
-from .inference import model_input_size
+from .inference import model_input_size, predict_lab, lab_to_uint8
 import ipywidgets as widgets
 
-# %% ../nbs/09_demo.ipynb #0d79865a
+# %% ../nbs/09_demo.ipynb #5844159a
 def _png(img:Image.Image) -> bytes:
     "PNG bytes of `img` (lossless, so what the tests decode is what was drawn)."
     buf = io.BytesIO()
@@ -89,14 +87,9 @@ class ColorizeDemo:
     def predict(self, img:Image.Image, # an RGB photo
                ) -> tuple[torch.Tensor, torch.Tensor]: # L `(1, H, W)` in [0, 100] and ab `(2, H, W)` in Lab units, on the CPU
         "Full-resolution L and predicted ab of `img`, as `colorize` computes them: the one place the network runs."
-        G = self.generator.eval()
-        device = next(G.parameters()).device
-        rgb = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).to(device).float().div(255)
-        L = rgb_to_lab(rgb)[:1]
-        small = F.interpolate(L[None], size=model_input_size(*L.shape[-2:], size=self.size), mode='bilinear',
-                              antialias=True, align_corners=False)
-        ab = F.interpolate(G(norm_l(small)).float(), size=L.shape[-2:], mode='bilinear', align_corners=False)[0]
-        return L.cpu(), denorm_ab(ab).cpu()
+        rgb = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
+        L, ab = predict_lab([rgb], self.generator, size=self.size)[0]
+        return L.cpu(), ab.cpu()
 
     def _entry(self, key:int) -> dict:
         "The cached photo, L, ab and before picture for dropdown value `key`, computed on first use."
@@ -111,8 +104,7 @@ class ColorizeDemo:
                saturation:float=1., # scales ab: 0 gray, 1 as predicted
               ) -> Image.Image:
         "The RGB picture of lightness `L` with colours `ab * saturation`."
-        rgb = lab_to_rgb(torch.cat([L, ab * saturation]))
-        return Image.fromarray(rgb.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy())
+        return Image.fromarray(lab_to_uint8(L, ab, saturation).permute(1, 2, 0).numpy())
 
     @property
     def image(self) -> Image.Image|None:
