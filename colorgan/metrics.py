@@ -7,7 +7,7 @@ __all__ = ['METRICS', 'to_rgb_array', 'psnr', 'ssim', 'colorfulness', 'delta_col
            'prepare_eval_image', 'ConstantAB', 'gray_predictor', 'mean_color_predictor', 'evaluate', 'format_table',
            'fid']
 
-# %% ../nbs/08_metrics.ipynb #9a4e2202
+# %% ../nbs/08_metrics.ipynb #a90b9716
 import warnings
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from torch import nn
 from .core import log, get_device
 from .lab import rgb_to_model, model_to_rgb
 
-# %% ../nbs/08_metrics.ipynb #aed52a08
+# %% ../nbs/08_metrics.ipynb #966411bc
 def to_rgb_array(img, # uint8 or float [0, 1] array `H,W,3`, PIL image, or tensor `(3,H,W)`
                 ) -> np.ndarray: # float64 `H,W,3` in [0, 1]
     "An RGB image as a float64 `H,W,3` array in [0, 1]."
@@ -43,7 +43,7 @@ def _pair(pred, target):
     if pred.shape != target.shape: raise ValueError(f"pred and target differ in shape: {pred.shape} vs {target.shape}")
     return pred, target
 
-# %% ../nbs/08_metrics.ipynb #35dc70ce
+# %% ../nbs/08_metrics.ipynb #40d7719e
 def psnr(pred, # the colorized image
          target, # the photo
         ) -> float: # dB; `inf` for identical images
@@ -63,7 +63,7 @@ def ssim(pred, # the colorized image
     return float(structural_similarity(target, pred, channel_axis=-1, data_range=1.,
                                        gaussian_weights=True, sigma=1.5, use_sample_covariance=False))
 
-# %% ../nbs/08_metrics.ipynb #f0031f6f
+# %% ../nbs/08_metrics.ipynb #73b3be1a
 def colorfulness(img, # an RGB image
                 ) -> float: # 0 for a gray image; about 20-60 for natural photos
     "Hasler & Suesstrunk (2003) colourfulness on the 0..255 scale, with |rg| and |yb| as in colorization papers."
@@ -79,7 +79,7 @@ def delta_colorfulness(pred, # the colorized image
     pred, target = _pair(pred, target)
     return abs(colorfulness(pred) - colorfulness(target))
 
-# %% ../nbs/08_metrics.ipynb #27e1fa88
+# %% ../nbs/08_metrics.ipynb #2b97d0e5
 def _lab(img) -> np.ndarray:
     from skimage.color import rgb2lab
     return rgb2lab(img)
@@ -99,7 +99,7 @@ def ab_error(pred, # the colorized image
     pred, target = _pair(pred, target)
     return float(np.abs(_lab(pred)[..., 1:] - _lab(target)[..., 1:]).mean())
 
-# %% ../nbs/08_metrics.ipynb #424f0ccc
+# %% ../nbs/08_metrics.ipynb #6cfb5ed0
 METRICS = ('psnr', 'ssim', 'ciede2000', 'colorfulness', 'delta_colorfulness', 'ab_error')
 
 def score(pred, # the colorized image
@@ -112,24 +112,17 @@ def score(pred, # the colorized image
                 colorfulness=c_pred, delta_colorfulness=abs(c_pred - colorfulness(target)),
                 ab_error=ab_error(pred, target))
 
-# %% ../nbs/08_metrics.ipynb #2cf5708f
-def _open_image(path):
-    "colorgan.data's `open_image` when it is importable, else Pillow with the EXIF orientation applied."
-    try: from colorgan.data import open_image
-    except ImportError:
-        from PIL import Image, ImageOps
-        with Image.open(path) as im: return ImageOps.exif_transpose(im).convert('RGB')
-    return open_image(path)
-
+# %% ../nbs/08_metrics.ipynb #f9ca4d0f
 def prepare_eval_image(path:str|Path, # a photo
                        size:int=256, # side of the square the photo is cropped to
                       ) -> np.ndarray: # uint8 `(size, size, 3)`
     "The photo scaled to `size` on its short side and center-cropped to `size` x `size`."
     from PIL import Image, ImageOps
-    im = _open_image(path)
+    from colorgan.data import open_image  # EXIF orientation, any mode, decompression-bomb guard
+    im = open_image(path)
     return np.array(ImageOps.fit(im, (size, size), method=Image.Resampling.BICUBIC), dtype=np.uint8)
 
-# %% ../nbs/08_metrics.ipynb #d7a8e8b4
+# %% ../nbs/08_metrics.ipynb #019a3757
 class ConstantAB:
     "A predictor painting every pixel the same scaled (a, b): the gray and mean-colour baselines."
     def __init__(self, ab): # scaled (a, b), two numbers
@@ -155,7 +148,7 @@ def mean_color_predictor(files_or_mean_ab, # training photos (paths), or a scale
         total += ab.double().mean((0, 2, 3))
     return ConstantAB(total / len(items))
 
-# %% ../nbs/08_metrics.ipynb #8dafc817
+# %% ../nbs/08_metrics.ipynb #b9d03a85
 def _input_device(pred, device):
     "The device `pred` wants its input on: its parameters' for a module, else `device`."
     if isinstance(pred, nn.Module):
@@ -200,7 +193,7 @@ def evaluate(predictors:dict, # name -> callable mapping scaled L (B,1,H,W) to s
     means = {name: {k: float(np.mean([r[k] for r in rs])) for k in METRICS} for name, rs in rows.items()}
     return (means, rows) if per_image else means
 
-# %% ../nbs/08_metrics.ipynb #0f6040fd
+# %% ../nbs/08_metrics.ipynb #b2330a4e
 _COLUMNS = [('PSNR ↑', 'psnr', '{:.2f}'), ('SSIM ↑', 'ssim', '{:.3f}'), ('CIEDE2000 ↓', 'ciede2000', '{:.2f}'),
             ('colourfulness', 'colorfulness', '{:.1f}'), ('Δ colourfulness ↓', 'delta_colorfulness', '{:.1f}'),
             ('ab error ↓', 'ab_error', '{:.2f}')]
@@ -214,7 +207,7 @@ def format_table(results:dict, # {name: {metric: value}} from `evaluate`
         lines.append(f'| {name} | ' + ' | '.join(fmt.format(r[k]) for _, k, fmt in _COLUMNS) + ' |')
     return '\n'.join(lines)
 
-# %% ../nbs/08_metrics.ipynb #3d3d5177
+# %% ../nbs/08_metrics.ipynb #d5662781
 def _frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     "Fréchet distance between two Gaussians given their means and covariances."
     from scipy import linalg
