@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['ColorizeDemo']
 
-# %% ../nbs/09_demo.ipynb #f165e6d7
+# %% ../nbs/09_demo.ipynb #dd4124f6
 import html, io, os
 from pathlib import Path
 
@@ -17,9 +17,10 @@ from .core import log
 from .data import open_image, default_photos
 from .generator import Generator
 from .inference import model_input_size, predict_lab, lab_to_uint8
+from torchvision.transforms.v2.functional import pil_to_tensor
 import ipywidgets as widgets
 
-# %% ../nbs/09_demo.ipynb #5844159a
+# %% ../nbs/09_demo.ipynb #f4865e0c
 def _png(img:Image.Image) -> bytes:
     "PNG bytes of `img` (lossless, so what the tests decode is what was drawn)."
     buf = io.BytesIO()
@@ -87,8 +88,7 @@ class ColorizeDemo:
     def predict(self, img:Image.Image, # an RGB photo
                ) -> tuple[torch.Tensor, torch.Tensor]: # L `(1, H, W)` in [0, 100] and ab `(2, H, W)` in Lab units, on the CPU
         "Full-resolution L and predicted ab of `img`, as `colorize` computes them: the one place the network runs."
-        rgb = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
-        L, ab = predict_lab([rgb], self.generator, size=self.size)[0]
+        L, ab = predict_lab([pil_to_tensor(img)], self.generator, size=self.size)[0]
         return L.cpu(), ab.cpu()
 
     def _entry(self, key:int) -> dict:

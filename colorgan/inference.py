@@ -6,7 +6,7 @@
 __all__ = ['load_generator', 'model_input_size', 'predict_lab', 'lab_to_uint8', 'colorize_tensors', 'colorize', 'colorize_files',
            'export_onnx']
 
-# %% ../nbs/07_inference.ipynb #486fbdfb
+# %% ../nbs/07_inference.ipynb #9e125a3a
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,9 @@ from .lab import rgb_to_lab, rgb_to_l, lab_to_rgb, norm_l, norm_ab, denorm_ab
 from .data import open_image, image_files, IMAGE_EXTENSIONS
 from .generator import build_generator, Generator
 from .training import load_checkpoint, autocast_mode
+from torchvision.transforms.v2.functional import pil_to_tensor
 
-# %% ../nbs/07_inference.ipynb #bbcab0c6
+# %% ../nbs/07_inference.ipynb #61fa607f
 def load_generator(path:str|Path, # a generator.pt or checkpoint.pt from `colorgan train`
                    device=None, # where to put it; the best available when None
                   ) -> Generator:
@@ -32,7 +33,7 @@ def load_generator(path:str|Path, # a generator.pt or checkpoint.pt from `colorg
     G.meta.update(meta, stage=ck.get('stage', ck.get('state', {}).get('stage')))
     return G.eval().to(get_device(device), memory_format=torch.channels_last)  # NHWC: faster convolutions on CPUs and GPUs
 
-# %% ../nbs/07_inference.ipynb #930db032
+# %% ../nbs/07_inference.ipynb #dda4a457
 def model_input_size(h:int, w:int, # the photo's height and width
                      size:int=256, # the model's short side (a multiple of 32)
                     ) -> tuple[int, int]:
@@ -40,12 +41,6 @@ def model_input_size(h:int, w:int, # the photo's height and width
     if size % 32: raise ValueError(f"size must be a multiple of 32, got {size}")
     scale = size / min(h, w)
     return max(32, round(h * scale / 32) * 32), max(32, round(w * scale / 32) * 32)
-
-def _to_rgb_tensor(image) -> torch.Tensor:
-    "A photo (path, PIL, array) as a uint8 `(3, H, W)` tensor, EXIF orientation applied."
-    if isinstance(image, np.ndarray) and image.ndim == 2: image = np.repeat(image[..., None], 3, -1)
-    img = open_image(image)
-    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
 
 @torch.no_grad()
 def predict_lab(rgbs:list, # uint8 `(3, H, W)` tensors, sizes may differ
@@ -97,9 +92,9 @@ def colorize(image, # a path, PIL image or array (H,W[,3]), grayscale or colour,
              device=None, # defaults to the generator's device
             ) -> Image.Image: # RGB, exactly the input's size
     "Colorize one photo at full resolution."
-    return Image.fromarray(colorize_tensors([_to_rgb_tensor(image)], generator, size, saturation, device)[0].permute(1, 2, 0).numpy())
+    return Image.fromarray(colorize_tensors([pil_to_tensor(open_image(image))], generator, size, saturation, device)[0].permute(1, 2, 0).numpy())
 
-# %% ../nbs/07_inference.ipynb #8e788c1c
+# %% ../nbs/07_inference.ipynb #09f1692c
 def _plan(inputs:list, out_dir:Path) -> list:
     "Pairs (source, destination) for every image under `inputs`, keeping names and sub-folders."
     pairs = []
@@ -134,7 +129,7 @@ def colorize_files(inputs:list, # image files and/or folders
             try: img = open_image(src, max_pixels=max_pixels)
             except Exception as e:
                 failed.append((str(src), f'{type(e).__name__}: {e}')); continue
-            batch.append((src, dst)); rgbs.append(torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1))
+            batch.append((src, dst)); rgbs.append(pil_to_tensor(img))
         for (src, dst), rgb in zip(batch, colorize_tensors(rgbs, generator, size, saturation, batch_size=batch_size)):
             try:
                 fmt = Image.registered_extensions().get(dst.suffix.lower(), 'PNG')
@@ -145,7 +140,7 @@ def colorize_files(inputs:list, # image files and/or folders
     if failed: log.warning('could not colorize %d of %d files:\n%s', len(failed), len(pairs), '\n'.join(f'  {p}: {r}' for p, r in failed))
     return {'written': written, 'failed': failed}
 
-# %% ../nbs/07_inference.ipynb #4ff17d82
+# %% ../nbs/07_inference.ipynb #907285f1
 def export_onnx(generator:Generator, # a trained generator
                 path:str|Path, # the .onnx file to write
                 size:int=256, # the example input's side (any multiple of 32 works afterwards)

@@ -7,7 +7,7 @@ __all__ = ['STAGES', 'RESUME_MAY_CHANGE', 'TrainConfig', 'demo_config', 'build_d
            'rng_state', 'set_rng_state', 'load_checkpoint', 'lr_factor', 'ema_model', 'mean_ab', 'init_ab_head',
            'validate', 'sample_grid', 'plot_history', 'cpu_has_bf16', 'autocast_mode', 'TrainResult', 'train']
 
-# %% ../nbs/06_training.ipynb #b6655851
+# %% ../nbs/06_training.ipynb #75124720
 import dataclasses, json, math, os, random, shutil, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -25,7 +25,7 @@ from .generator import build_generator
 from .discriminator import PatchDiscriminator, init_weights
 from .losses import GANLoss
 
-# %% ../nbs/06_training.ipynb #de3f0779
+# %% ../nbs/06_training.ipynb #22248774
 @dataclass
 class TrainConfig:
     "Everything that shapes a training run; saved in every checkpoint."
@@ -68,13 +68,13 @@ class TrainConfig:
         if self.mixed_precision not in ('no', 'bf16', 'fp16', 'auto'):
             raise ValueError(f"mixed_precision must be 'no', 'bf16', 'fp16' or 'auto', got {self.mixed_precision!r}")
 
-# %% ../nbs/06_training.ipynb #9a48d20c
+# %% ../nbs/06_training.ipynb #2d2bc94d
 def demo_config(**kwargs) -> TrainConfig:
     "The settings of `colorgan train --demo`: the offline photos, 128 px, about 4 minutes per stage on a CPU."
     return dataclasses.replace(TrainConfig(size=128, batch_size=8, pretrain_epochs=100, gan_epochs=100, pretrain_minutes=4.,
                                            gan_minutes=4., valid_pct=0.25, repeats=16, n_show=2), **kwargs)
 
-# %% ../nbs/06_training.ipynb #e6161846
+# %% ../nbs/06_training.ipynb #832485e5
 def _check_writable(out:Path):
     "Raise if `out` cannot be created or written to."
     try:
@@ -101,7 +101,7 @@ def build_datasets(files:list, # image files (or a folder) to train on
     if len(valid_ds) == 0: raise ValueError(f"no usable validation images among {len(valid_files)}: add images or raise valid_pct")
     return train_ds, valid_ds
 
-# %% ../nbs/06_training.ipynb #491da646
+# %% ../nbs/06_training.ipynb #a29bc59f
 def pretrain_step(G, opt, L, ab, accelerator) -> dict:
     "Stage 1: one L1 step of the generator."
     with accelerator.autocast():
@@ -134,7 +134,7 @@ def gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, lambda_l1, accelerator) -> dic
     opt_g.step()
     return {'d_fake': loss_d_fake.detach(), 'd_real': loss_d_real.detach(), 'g_gan': loss_g_gan.detach(), 'l1': loss_l1.detach()}
 
-# %% ../nbs/06_training.ipynb #fde308cf
+# %% ../nbs/06_training.ipynb #474e9a11
 def rng_state() -> dict:
     "The state of every random number generator, in a form `torch.load(weights_only=True)` accepts."
     np_state = np.random.get_state()
@@ -161,7 +161,7 @@ def load_checkpoint(path:str|Path, # a checkpoint.pt or generator.pt written by 
         raise ValueError(f"{path} is not a colorgan checkpoint (no 'generator' entry)")
     return ck
 
-# %% ../nbs/06_training.ipynb #d7612a44
+# %% ../nbs/06_training.ipynb #cddb48c0
 def lr_factor(progress:float, # share of the stage done, 0 to 1
               schedule:str='cosine', # 'constant' or 'cosine'
               warmup:float=0.05, # share of the stage spent warming up
@@ -201,7 +201,7 @@ def init_ab_head(G:torch.nn.Module, # a Generator
     with torch.no_grad(): conv.bias.copy_(torch.logit((torch.tensor(mean) + 1) / 2, eps=1e-4))
     return G
 
-# %% ../nbs/06_training.ipynb #167f04e2
+# %% ../nbs/06_training.ipynb #25aa942b
 @torch.no_grad()
 def validate(G, valid_dl, accelerator) -> float:
     "Mean L1 between predicted and true ab over the validation set (all processes)."
@@ -245,7 +245,7 @@ def plot_history(history:list|str|Path, # records, or a run directory / history.
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_training.ipynb #c3c2b308
+# %% ../nbs/06_training.ipynb #7cffc568
 def cpu_has_bf16() -> bool:
     "Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); emulated bf16 is slower than fp32."
     return any(getattr(torch.cpu, f, lambda: False)() for f in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'))
@@ -282,7 +282,7 @@ def _to_input(rgb, accelerator, channels_last:bool):
     if channels_last: L, ab = L.contiguous(memory_format=torch.channels_last), ab.contiguous(memory_format=torch.channels_last)
     return L, ab
 
-# %% ../nbs/06_training.ipynb #51c65fc1
+# %% ../nbs/06_training.ipynb #ffc0892e
 STAGES = ('pretrain', 'gan')
 RESUME_MAY_CHANGE = {'pretrain_epochs', 'gan_epochs', 'pretrain_minutes', 'gan_minutes', 'num_workers', 'n_show', 'show_every'}
 
@@ -342,7 +342,6 @@ def train(data, # a folder of images, or a list of image files
         if ck['opt_pretrain'] is not None: opt_pre.load_state_dict(ck['opt_pretrain'])
         opt_g.load_state_dict(ck['opt_g']); opt_d.load_state_dict(ck['opt_d'])
         state, history, encoder_meta = dict(ck['state']), list(ck['history']), dict(ck['generator_meta'])
-    G, D = G.train(), D.train()
     ema = ema_model(G, cfg.ema) if cfg.ema else None
     if ema is not None and ck is not None: ema.load_state_dict(ck['ema'])
     G, D, opt_pre, opt_g, opt_d = accelerator.prepare(G, D, opt_pre, opt_g, opt_d)
@@ -422,7 +421,7 @@ def train(data, # a folder of images, or a list of image files
                 with atomic_write(out/'samples'/f'{stage}_epoch{epoch:03d}.png') as tmp: grid.save(tmp, format='png')
             save(trained=stage)
             if main and stage == 'pretrain' and state['stage'] != 'pretrain':  # stage 1 just ended: keep its generator too
-                shutil.copyfile(out/'generator.pt', out/'generator_pretrain.tmp'); os.replace(out/'generator_pretrain.tmp', out/'generator_pretrain.pt')
+                with atomic_write(out/'generator_pretrain.pt') as tmp: shutil.copyfile(out/'generator.pt', tmp)
             if main:
                 log.info(' '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}' for k, v in record.items()))
                 if on_epoch_end is not None: on_epoch_end(record, grid)
