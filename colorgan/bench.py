@@ -7,7 +7,7 @@ __all__ = ['SHARED_PHOTOS', 'OPTIONS', 'STAGES', 'PATHS', 'bench_data', 'straigh
            'straightforward_colorize', 'colorgan_options', 'fast_options', 'bench_train', 'bench_infer', 'run_isolated',
            'ablation_configs', 'schedule_time', 'run_benchmark', 'format_bench']
 
-# %% ../nbs/10_bench.ipynb #334342c7
+# %% ../nbs/10_bench.ipynb #db80df51
 import json, math, os, platform, subprocess, sys, tempfile, time, traceback
 from dataclasses import fields
 from pathlib import Path
@@ -28,7 +28,7 @@ from . import training as _training
 from .inference import colorize
 import torchvision.transforms as TV  # after colorgan.core, which makes torchvision importable (see 00_core)
 
-# %% ../nbs/10_bench.ipynb #48249459
+# %% ../nbs/10_bench.ipynb #d5699e45
 SHARED_PHOTOS = Path('/work/shared/data/photos')  # the course machine's shared photo folder (read only)
 
 def bench_data(data=None, # a folder, a file or a list of them; None: $COLORGAN_BENCH_DATA, the shared folder, or the bundled photos
@@ -49,7 +49,7 @@ def bench_data(data=None, # a folder, a file or a list of them; None: $COLORGAN_
     return files, (f'the {len(files)} photos bundled with scikit-image, scikit-learn and matplotlib '
                    '(colorgan.data.default_photos; pass data= for your own)')
 
-# %% ../nbs/10_bench.ipynb #883a1b5f
+# %% ../nbs/10_bench.ipynb #6bbd5bce
 def straightforward_lab(rgb:np.ndarray, # `H,W,3` uint8 RGB
                        ) -> tuple[torch.Tensor, torch.Tensor]: # L `(1,H,W)` in [-1, 1], ab `(2,H,W)`, float32
     "The straightforward path's per-image conversion: scikit-image `rgb2lab`, then the L/50-1 and ab/110 scaling."
@@ -71,7 +71,7 @@ class StraightforwardDataset(torch.utils.data.Dataset):
         img = Image.open(self.files[i]).convert('RGB')
         return straightforward_lab(np.asarray(self.tfm(img)))
 
-# %% ../nbs/10_bench.ipynb #a3cd73aa
+# %% ../nbs/10_bench.ipynb #98c32b48
 @torch.no_grad()
 def straightforward_colorize(img:Image.Image, # an RGB photo
                              generator, # a generator (L -> ab)
@@ -88,7 +88,7 @@ def straightforward_colorize(img:Image.Image, # an RGB photo
     out = Image.fromarray((lab2rgb(lab) * 255).round().astype(np.uint8))
     return out.resize(img.size, Image.BICUBIC)
 
-# %% ../nbs/10_bench.ipynb #19e64bd7
+# %% ../nbs/10_bench.ipynb #2dd262be
 OPTIONS = ('cache', 'channels_last', 'mixed_precision', 'compile', 'num_workers')
 
 def colorgan_options(**overrides) -> dict:
@@ -112,7 +112,7 @@ def fast_options(device=None, # where the benchmark runs; None: the best availab
     precision = 'fp16' if device.type == 'cuda' and not torch.cuda.is_bf16_supported() else 'bf16'
     return colorgan_options(**{**dict(cache=True, channels_last=True, mixed_precision=precision, compile=True), **overrides})
 
-# %% ../nbs/10_bench.ipynb #e196acf7
+# %% ../nbs/10_bench.ipynb #1392f1f6
 STAGES = ('l1', 'gan')
 PATHS = ('straightforward', 'colorgan')
 
@@ -166,7 +166,7 @@ def bench_train(path:str='colorgan', # 'straightforward' or 'colorgan'
     n_items = batch_size * (warmup + steps)
     t0 = time.perf_counter()
     if path == 'colorgan':
-        ds = ColorizationDataset(files, size=size, train=True, cache=cfg.cache)
+        ds = ColorizationDataset(files, size=size, train=True, cache=cfg.cache, scale=(cfg.crop_scale, 1.), margin=cfg.crop_margin)
         setup_s = time.perf_counter() - t0
         dl = _loader(_repeat(ds, n_items), cfg, accelerator, shuffle=True)
         to_input = lambda rgb: _to_input(rgb, accelerator, cfg.channels_last)
@@ -205,7 +205,7 @@ def bench_train(path:str='colorgan', # 'straightforward' or 'colorgan'
                 n_photos=len(ds), losses=logs,
                 peak_cuda_mb=torch.cuda.max_memory_allocated(device) / 2**20 if device.type == 'cuda' else None)
 
-# %% ../nbs/10_bench.ipynb #b2ca1f67
+# %% ../nbs/10_bench.ipynb #f9ea887d
 def bench_infer(path:str='colorgan', # 'straightforward' or 'colorgan'
                 shape:tuple=(256, 256), # (height, width) of the photo
                 photo:str|Path|None=None, # the photo, resized to `shape`; None: the first of `bench_data()`
@@ -235,7 +235,7 @@ def bench_infer(path:str='colorgan', # 'straightforward' or 'colorgan'
                 s_per_image=sum(times) / len(times), times_s=times,
                 peak_cuda_mb=torch.cuda.max_memory_allocated(device) / 2**20 if device.type == 'cuda' else None)
 
-# %% ../nbs/10_bench.ipynb #008ab8ae
+# %% ../nbs/10_bench.ipynb #c5526d64
 _BENCH_FUNCS = {'bench_train': bench_train, 'bench_infer': bench_infer}
 
 def _rss_mb(ru_maxrss:int) -> float:
@@ -274,7 +274,7 @@ def run_isolated(fn:str, # 'bench_train' or 'bench_infer'
         tail = '\n'.join(p.stderr.strip().splitlines()[-15:])
         return {'error': f'the benchmark process exited with code {p.returncode} without a result:\n{tail}'}
 
-# %% ../nbs/10_bench.ipynb #db4a25d7
+# %% ../nbs/10_bench.ipynb #91db344b
 def ablation_configs(fast:dict, # every speed-up on, e.g. `fast_options()`
                      mode:str='cumulative', # 'cumulative': added one at a time; 'single': each switched off in turn
                     ) -> list[tuple[str, dict]]: # (name, options) pairs, in order
@@ -292,7 +292,7 @@ def ablation_configs(fast:dict, # every speed-up on, e.g. `fast_options()`
         return [('all on', dict(fast))] + [(f'all but {label(k)}', {**fast, k: off[k]}) for k in changes]
     raise ValueError(f"ablation mode must be 'cumulative' or 'single', got {mode!r}")
 
-# %% ../nbs/10_bench.ipynb #3dca3c11
+# %% ../nbs/10_bench.ipynb #73e50893
 def schedule_time(results:dict, # what `run_benchmark` returned
                   n_images:int=8000, # photos per epoch
                   size:int=256, # crop size the schedule trains at (must have been measured)
@@ -309,7 +309,7 @@ def schedule_time(results:dict, # what `run_benchmark` returned
         out[path] = dict(l1_s=l1, gan_s=gan, total_s=l1 + gan if l1 is not None and gan is not None else None)
     return out
 
-# %% ../nbs/10_bench.ipynb #f5d0a3f6
+# %% ../nbs/10_bench.ipynb #b1a91581
 def _comparison(runs:list, paths:tuple) -> list:
     "One row per measured quantity: the two paths' values and the ratio colorgan / straightforward."
     rows = []
@@ -342,7 +342,7 @@ def _machine(device:torch.device) -> dict:
     if device.type == 'cuda': info.update(gpu=torch.cuda.get_device_name(device), bf16_supported=torch.cuda.is_bf16_supported())
     return info
 
-# %% ../nbs/10_bench.ipynb #7fe47e92
+# %% ../nbs/10_bench.ipynb #2e73b049
 def run_benchmark(sizes:tuple=(128, 256), # training crop sizes
                   batch_size:int=16, # images per training step
                   steps:int=5, # timed steps per configuration (after warm-up)
@@ -423,7 +423,7 @@ def run_benchmark(sizes:tuple=(128, 256), # training crop sizes
         with atomic_write(json_path) as tmp: tmp.write_text(json.dumps(results, indent=1))
     return results
 
-# %% ../nbs/10_bench.ipynb #b3b33665
+# %% ../nbs/10_bench.ipynb #f12b824b
 def _fmt(v, unit:str='') -> str:
     if v is None: return '-'
     if unit == 's': return f'{v:.3f}' if v < 10 else f'{v:.1f}'

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['USER_ERRORS', 'COMMANDS', 'train_cli', 'colorize_cli', 'evaluate_cli', 'export_cli', 'bench_cli', 'main']
 
-# %% ../nbs/11_cli.ipynb #1b6df929
+# %% ../nbs/11_cli.ipynb #40b9509a
 import dataclasses, json, logging, sys
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from fastcore.script import anno_parser, Param
 
 from .core import log, atomic_write
 
-# %% ../nbs/11_cli.ipynb #d2902a40
+# %% ../nbs/11_cli.ipynb #00affcc8
 USER_ERRORS = (FileNotFoundError, NotADirectoryError, PermissionError, ValueError, FloatingPointError)
 
 def _parser(func, prog:str):
@@ -31,7 +31,7 @@ def _setup_logging(quiet:bool=False):
     logging.basicConfig(format='%(message)s', level=logging.WARNING if quiet else logging.INFO)
     log.setLevel(logging.WARNING if quiet else logging.INFO)
 
-# %% ../nbs/11_cli.ipynb #7ec49848
+# %% ../nbs/11_cli.ipynb #74d84e73
 def train_cli(data:str=None, # folder of colour photos to train on
               out:str='runs/colorgan', # run directory: checkpoint.pt, generator.pt, history.jsonl, samples/
               demo:bool=False, # train on the photos bundled with the dependencies (offline, ~10 minutes on 2 CPU cores)
@@ -48,8 +48,12 @@ def train_cli(data:str=None, # folder of colour photos to train on
               gan_mode:str=None, # 'vanilla', 'lsgan' or 'hinge'
               d_norm:str=None, # discriminator normalisation: 'batch', 'instance', 'spectral' or 'none'
               lr_schedule:str=None, # 'constant' (pix2pix) or 'cosine' (warm-up, then cosine decay in each stage)
-              ema:float=None, # decay of an EMA of the generator's weights, e.g. 0.999 (0: off)
+              ema:float=None, # decay of an EMA of the generator's weights (default 0.999; 0: off)
               init_ab_mean:bool=False, # start the generator at the training photos' mean colour
+              crop_margin:float=None, # photos are resized to this times --size (short side) before random crops (default 2)
+              crop_scale:float=None, # smallest share of that photo's area a random crop covers (default 0.25)
+              saturation_weight:float=None, # weigh each pixel's L1 by 1 + k * its true chroma (0: plain L1)
+              gan_warmup:float=None, # share of the GAN stage over which the GAN term's weight ramps up from 0
               compile:bool=False, # torch.compile both networks (pays off on long runs)
               pretrained:bool=True, # ask for ImageNet weights for the encoder (--no-pretrained: random init)
               encoder_weights:str=None, # a local resnet18 state_dict file instead of downloading ImageNet weights
@@ -66,7 +70,7 @@ def train_cli(data:str=None, # folder of colour photos to train on
     given = dict(size=size, batch_size=batch_size, pretrain_epochs=pretrain_epochs, gan_epochs=gan_epochs,
                  pretrain_minutes=pretrain_minutes, gan_minutes=gan_minutes, lr_g=lr, lr_d=lr, lr_pretrain=lr_pretrain,
                  lambda_l1=lambda_l1, gan_mode=gan_mode, d_norm=d_norm, lr_schedule=lr_schedule, ema=ema,
-                 init_ab_mean=init_ab_mean or None, compile=compile or None, encoder_weights=encoder_weights,
+                 init_ab_mean=init_ab_mean or None, crop_margin=crop_margin, crop_scale=crop_scale, saturation_weight=saturation_weight, gan_warmup=gan_warmup, compile=compile or None, encoder_weights=encoder_weights,
                  mixed_precision=mixed_precision, num_workers=workers, seed=seed)
     given = {k: v for k, v in given.items() if v is not None}
     if not pretrained: given['pretrained'] = False
@@ -87,7 +91,7 @@ def train_cli(data:str=None, # folder of colour photos to train on
               f"{last.get('val_l1', float('nan')):.4f}; model in {Path(out)/'generator.pt'}")
     return 0
 
-# %% ../nbs/11_cli.ipynb #9ff12bb1
+# %% ../nbs/11_cli.ipynb #7ff4f215
 def colorize_cli(inputs:Param('image files and/or folders', nargs='+', opt=False),
                  checkpoint:str=None, # generator.pt (or checkpoint.pt) from `colorgan train`
                  out:str=None, # output folder (-o); file names and sub-folders are kept
@@ -187,7 +191,7 @@ def bench_cli(sizes:str='128,256', # training crop sizes, comma-separated
     print(format_bench(res))
     return 0
 
-# %% ../nbs/11_cli.ipynb #1d24fb41
+# %% ../nbs/11_cli.ipynb #8787e1fb
 COMMANDS = {'train': train_cli, 'colorize': colorize_cli, 'evaluate': evaluate_cli, 'export': export_cli, 'bench': bench_cli}
 _SHORT = {'colorize': {'-o': '--out'}, 'export': {'-o': '--out'}}
 

@@ -7,7 +7,7 @@ __all__ = ['IMAGE_EXTENSIONS', 'PLACES365_KAGGLE', 'ImageReadError', 'open_image
            'image_files', 'scan_images', 'split_files', 'ColorizationDataset', 'download_coco_sample',
            'download_places365']
 
-# %% ../nbs/02_data.ipynb #a0372211
+# %% ../nbs/02_data.ipynb #7d204243
 import io, os, random, shutil, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +20,7 @@ from .core import log
 from .lab import rgb_to_lab
 import torchvision.transforms.v2 as T  # after colorgan.core, which makes torchvision importable (see 00_core)
 
-# %% ../nbs/02_data.ipynb #71c263be
+# %% ../nbs/02_data.ipynb #fee1e4cd
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff', '.gif')
 
 class ImageReadError(OSError):
@@ -94,7 +94,7 @@ def open_image(src, # a path, open binary file, bytes, PIL image, or array (`H,W
     "Decode `src` fully into an 8-bit RGB PIL image, EXIF orientation applied; raises `ImageReadError` naming the file."
     return _decode(src, max_pixels)
 
-# %% ../nbs/02_data.ipynb #78fe0995
+# %% ../nbs/02_data.ipynb #ec304ab1
 _SKIMAGE_PHOTOS = ('astronaut.png', 'chelsea.png', 'coffee.png', 'motorcycle_left.png', 'motorcycle_right.png', 'rocket.jpg')
 _SKLEARN_PHOTOS = ('china.jpg', 'flower.jpg')
 
@@ -109,7 +109,7 @@ def default_photos() -> list[Path]:
                                         "scikit-learn and matplotlib: reinstall those packages (pip install --force-reinstall ...)")
     return files
 
-# %% ../nbs/02_data.ipynb #c8944f56
+# %% ../nbs/02_data.ipynb #0457f4bc
 _THUMB = 64  # side of the thumbnail the gray check looks at
 
 def is_grayscale(img, # anything `open_image` takes
@@ -125,7 +125,7 @@ def is_grayscale(img, # anything `open_image` takes
     chroma = rgb_to_lab(x)[1:].pow(2).sum(0).sqrt()
     return (chroma > tol).float().mean().item() <= frac
 
-# %% ../nbs/02_data.ipynb #c689fda5
+# %% ../nbs/02_data.ipynb #3ade7fb3
 def _walk(folder:Path, recurse:bool) -> list[Path]:
     "Image files in `folder` (and below it if `recurse`), skipping hidden files and folders."
     found = []
@@ -151,7 +151,7 @@ def image_files(source, # a folder, an image file, or a list of folders and file
                                 f"{' in all subfolders' if recurse else ''})")
     return sorted(found, key=str)
 
-# %% ../nbs/02_data.ipynb #6e3ad5b2
+# %% ../nbs/02_data.ipynb #6f6c41df
 def _resize_short(img:Image.Image, short:int) -> Image.Image:
     "Resize `img` so that its shorter side is `short` pixels, keeping the aspect ratio."
     w, h = img.size
@@ -198,7 +198,7 @@ def scan_images(files:list, # image paths, e.g. from `image_files`
     usable, skipped, _ = _scan(files, None, max_pixels, drop_gray, n_workers)
     return usable, skipped
 
-# %% ../nbs/02_data.ipynb #838f5d19
+# %% ../nbs/02_data.ipynb #7b80021b
 def split_files(files:list, # image paths
                 valid_pct:float=0.1, # fraction for validation
                 seed:int=42, # the same seed gives the same split
@@ -212,7 +212,7 @@ def split_files(files:list, # image paths
     idx = np.random.default_rng(seed).permutation(n)
     return [files[i] for i in sorted(idx[n_valid:])], [files[i] for i in sorted(idx[:n_valid])]
 
-# %% ../nbs/02_data.ipynb #aef1cf9c
+# %% ../nbs/02_data.ipynb #aaa51e34
 class ColorizationDataset(torch.utils.data.Dataset):
     "Square `uint8` RGB crops `(3, size, size)` of the colour photos in `files`: random crops and flips for training, center crops for validation."
     def __init__(self, files, # a folder, a file, or a list of them (see `image_files`)
@@ -250,7 +250,7 @@ class ColorizationDataset(torch.utils.data.Dataset):
         return (f"{type(self).__name__}({len(self)} photos, size={self.size}, train={self.train}, "
                 f"cache={self._cache is not None}, skipped: {', '.join(f'{len(v)} {k}' for k, v in self.skipped.items())})")
 
-# %% ../nbs/02_data.ipynb #e1d4e5b7
+# %% ../nbs/02_data.ipynb #3e0c6b8c
 def _sample(files:list, n:int|None, seed:int) -> list[Path]:
     "A reproducible sample of `n` of `files` (all of them when `n` is None or too large), sorted."
     files = sorted(files, key=str)

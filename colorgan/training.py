@@ -7,7 +7,7 @@ __all__ = ['STAGES', 'RESUME_MAY_CHANGE', 'TrainConfig', 'demo_config', 'build_d
            'rng_state', 'set_rng_state', 'load_checkpoint', 'lr_factor', 'ema_model', 'mean_ab', 'init_ab_head',
            'validate', 'sample_grid', 'plot_history', 'cpu_has_bf16', 'autocast_mode', 'TrainResult', 'train']
 
-# %% ../nbs/06_training.ipynb #75124720
+# %% ../nbs/06_training.ipynb #c80f311e
 import dataclasses, json, math, os, random, shutil, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -23,9 +23,9 @@ from .lab import rgb_to_model, model_to_rgb
 from .data import image_files, split_files, ColorizationDataset, default_photos
 from .generator import build_generator
 from .discriminator import PatchDiscriminator, init_weights
-from .losses import GANLoss
+from .losses import GANLoss, colour_l1
 
-# %% ../nbs/06_training.ipynb #22248774
+# %% ../nbs/06_training.ipynb #a00e973c
 @dataclass
 class TrainConfig:
     "Everything that shapes a training run; saved in every checkpoint."
@@ -53,10 +53,15 @@ class TrainConfig:
     compile:bool = False # torch.compile the generator and discriminator (minutes of compiling first; pays off on long runs)
     num_workers:int = 0 # DataLoader worker processes
     cache:bool = True # decode and resize each image once, keep it in memory
+    cache_max_gb:float = 4. # ... unless the training photos' cache would take more than this (then decode on every access)
+    crop_margin:float = 2. # training photos are resized to crop_margin * size on their short side before cropping
+    crop_scale:float = 0.25 # the smallest share of that resized photo's area a random training crop covers
     lr_schedule:str = 'constant' # 'constant', or 'cosine' (warm-up, then cosine decay to 0 over each stage)
     warmup:float = 0.05 # with 'cosine': share of each stage spent warming up linearly
-    ema:float = 0. # decay of an exponential moving average of the generator's weights (0: off; 0.999 typical)
+    ema:float = 0.999 # decay of an exponential moving average of the generator's weights (0: off)
     init_ab_mean:bool = False # start the generator's ab head at the training photos' mean colour
+    saturation_weight:float = 0. # weigh each pixel's L1 by 1 + k * its true chroma (`colour_l1`); 0: plain L1
+    gan_warmup:float = 0. # share of the GAN stage over which the GAN term's weight ramps from 0 to 1 (0: full weight at once)
     n_show:int = 4 # validation images in the progress grids
     show_every:int = 1 # save a validation grid every this many epochs
 
@@ -65,16 +70,18 @@ class TrainConfig:
         if self.batch_size < 1: raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.lr_schedule not in ('constant', 'cosine'): raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if not 0 <= self.ema < 1: raise ValueError(f"ema must be in [0, 1), got {self.ema}")
+        if self.crop_margin < 1: raise ValueError(f"crop_margin must be at least 1 (crops come from a photo at least size pixels high), got {self.crop_margin}")
+        if not 0 < self.crop_scale <= 1: raise ValueError(f"crop_scale must be in (0, 1], got {self.crop_scale}")
         if self.mixed_precision not in ('no', 'bf16', 'fp16', 'auto'):
             raise ValueError(f"mixed_precision must be 'no', 'bf16', 'fp16' or 'auto', got {self.mixed_precision!r}")
 
-# %% ../nbs/06_training.ipynb #2d2bc94d
+# %% ../nbs/06_training.ipynb #2d969b8f
 def demo_config(**kwargs) -> TrainConfig:
     "The settings of `colorgan train --demo`: the offline photos, 128 px, about 4 minutes per stage on a CPU."
     return dataclasses.replace(TrainConfig(size=128, batch_size=8, pretrain_epochs=100, gan_epochs=100, pretrain_minutes=4.,
                                            gan_minutes=4., valid_pct=0.25, repeats=16, n_show=2), **kwargs)
 
-# %% ../nbs/06_training.ipynb #832485e5
+# %% ../nbs/06_training.ipynb #dbfc5cb9
 def _check_writable(out:Path):
     "Raise if `out` cannot be created or written to."
     try:
@@ -91,7 +98,15 @@ def build_datasets(files:list, # image files (or a folder) to train on
     "Split `files` reproducibly and build the training and validation datasets, checking there is enough data."
     files = image_files(files) if isinstance(files, (str, Path)) else list(files)
     train_files, valid_files = split_files(files, valid_pct=cfg.valid_pct, seed=cfg.seed)
-    train_ds = ColorizationDataset(train_files, size=cfg.size, train=True, cache=cfg.cache)
+    short = round(cfg.crop_margin * cfg.size)
+    cache_gb = len(train_files) * 3 * short * round(short * 4 / 3) / 2**30  # uint8, for 4:3 photos
+    cache = cfg.cache and cache_gb <= cfg.cache_max_gb
+    if cfg.cache and not cache:
+        log.warning(f"not caching the {len(train_files)} training photos: at {short} px on the short side they would take about "
+                    f"{cache_gb:.1f} GB (cache_max_gb={cfg.cache_max_gb:g}); each is decoded on every access instead, which is slower. "
+                    f"Raise cache_max_gb if the memory is there, or lower crop_margin.")
+    train_ds = ColorizationDataset(train_files, size=cfg.size, train=True, cache=cache,
+                                   scale=(cfg.crop_scale, 1.), margin=cfg.crop_margin)
     valid_ds = ColorizationDataset(valid_files, size=cfg.size, train=False, cache=cfg.cache)
     need = cfg.batch_size * n_processes
     if len(train_ds) * cfg.repeats < need:
@@ -101,19 +116,19 @@ def build_datasets(files:list, # image files (or a folder) to train on
     if len(valid_ds) == 0: raise ValueError(f"no usable validation images among {len(valid_files)}: add images or raise valid_pct")
     return train_ds, valid_ds
 
-# %% ../nbs/06_training.ipynb #a29bc59f
-def pretrain_step(G, opt, L, ab, accelerator) -> dict:
-    "Stage 1: one L1 step of the generator."
+# %% ../nbs/06_training.ipynb #e47385d7
+def pretrain_step(G, opt, L, ab, accelerator, saturation_weight:float=0.) -> dict:
+    "Stage 1: one L1 step of the generator (`colour_l1`: plain L1 unless `saturation_weight`)."
     with accelerator.autocast():
         fake = G(L)
-    loss = F.l1_loss(fake.float(), ab)
+    loss = colour_l1(fake.float(), ab, saturation_weight)
     opt.zero_grad(set_to_none=True)
     accelerator.backward(loss)
     opt.step()
     return {'l1': loss.detach()}
 
-def gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, lambda_l1, accelerator) -> dict:
-    "Stage 2: one pix2pix step: the discriminator on real and (detached) fake pairs, then the generator."
+def gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, lambda_l1, accelerator, saturation_weight:float=0., gan_weight:float=1.) -> dict:
+    "Stage 2: one pix2pix step: the discriminator on real and (detached) fake pairs, then the generator (GAN term x `gan_weight`)."
     with accelerator.autocast():
         fake = G(L)
         # the discriminator: real pairs should score real, fake pairs fake; the two losses averaged
@@ -127,14 +142,14 @@ def gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, lambda_l1, accelerator) -> dic
     # are never used (opt_d.zero_grad comes first next step), and with several processes they are not synced.
     with accelerator.no_sync(D), accelerator.autocast():
         loss_g_gan = gan_loss(D(L, fake).float(), True, for_discriminator=False)
-        loss_l1 = F.l1_loss(fake.float(), ab)
-        loss_g = loss_g_gan + lambda_l1 * loss_l1
+        loss_l1 = colour_l1(fake.float(), ab, saturation_weight)
+        loss_g = gan_weight * loss_g_gan + lambda_l1 * loss_l1
         opt_g.zero_grad(set_to_none=True)
         accelerator.backward(loss_g)
     opt_g.step()
     return {'d_fake': loss_d_fake.detach(), 'd_real': loss_d_real.detach(), 'g_gan': loss_g_gan.detach(), 'l1': loss_l1.detach()}
 
-# %% ../nbs/06_training.ipynb #474e9a11
+# %% ../nbs/06_training.ipynb #7c1d9292
 def rng_state() -> dict:
     "The state of every random number generator, in a form `torch.load(weights_only=True)` accepts."
     np_state = np.random.get_state()
@@ -161,7 +176,7 @@ def load_checkpoint(path:str|Path, # a checkpoint.pt or generator.pt written by 
         raise ValueError(f"{path} is not a colorgan checkpoint (no 'generator' entry)")
     return ck
 
-# %% ../nbs/06_training.ipynb #cddb48c0
+# %% ../nbs/06_training.ipynb #35dc59d1
 def lr_factor(progress:float, # share of the stage done, 0 to 1
               schedule:str='cosine', # 'constant' or 'cosine'
               warmup:float=0.05, # share of the stage spent warming up
@@ -201,7 +216,7 @@ def init_ab_head(G:torch.nn.Module, # a Generator
     with torch.no_grad(): conv.bias.copy_(torch.logit((torch.tensor(mean) + 1) / 2, eps=1e-4))
     return G
 
-# %% ../nbs/06_training.ipynb #25aa942b
+# %% ../nbs/06_training.ipynb #5ec0c2ec
 @torch.no_grad()
 def validate(G, valid_dl, accelerator) -> float:
     "Mean L1 between predicted and true ab over the validation set (all processes)."
@@ -245,7 +260,7 @@ def plot_history(history:list|str|Path, # records, or a run directory / history.
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_training.ipynb #7cffc568
+# %% ../nbs/06_training.ipynb #52934608
 def cpu_has_bf16() -> bool:
     "Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); emulated bf16 is slower than fp32."
     return any(getattr(torch.cpu, f, lambda: False)() for f in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'))
@@ -282,9 +297,11 @@ def _to_input(rgb, accelerator, channels_last:bool):
     if channels_last: L, ab = L.contiguous(memory_format=torch.channels_last), ab.contiguous(memory_format=torch.channels_last)
     return L, ab
 
-# %% ../nbs/06_training.ipynb #ffc0892e
+# %% ../nbs/06_training.ipynb #321b7c88
 STAGES = ('pretrain', 'gan')
-RESUME_MAY_CHANGE = {'pretrain_epochs', 'gan_epochs', 'pretrain_minutes', 'gan_minutes', 'num_workers', 'n_show', 'show_every'}
+# what may differ when resuming: lengths, and settings that change speed or logging but not a single number of the run
+RESUME_MAY_CHANGE = {'pretrain_epochs', 'gan_epochs', 'pretrain_minutes', 'gan_minutes', 'num_workers', 'n_show', 'show_every',
+                     'cache', 'cache_max_gb'}
 
 @dataclass
 class TrainResult:
@@ -393,8 +410,9 @@ def train(data, # a folder of images, or a list of image files
                 for opt, lr in base_lrs:
                     for group in opt.param_groups: group['lr'] = lr * lr_f
                 L, ab = _to_input(rgb, accelerator, cfg.channels_last)
-                if stage == 'pretrain': logs = pretrain_step(G_step, opt_pre, L, ab, accelerator)
-                else: logs = gan_step(G_step, D_step, opt_g, opt_d, L, ab, gan_loss, cfg.lambda_l1, accelerator)
+                if stage == 'pretrain': logs = pretrain_step(G_step, opt_pre, L, ab, accelerator, cfg.saturation_weight)
+                else: logs = gan_step(G_step, D_step, opt_g, opt_d, L, ab, gan_loss, cfg.lambda_l1, accelerator, cfg.saturation_weight,
+                                      gan_weight=min(1., progress / cfg.gan_warmup) if cfg.gan_warmup else 1.)
                 if ema is not None: ema.update_parameters(accelerator.unwrap_model(G))
                 logs = {k: v.item() for k, v in logs.items()}
                 bad = [k for k, v in logs.items() if not math.isfinite(v)]
