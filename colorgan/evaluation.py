@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['comparison_figure']
 
-# %% ../nbs/12_evaluation.ipynb #a89cfcd6
+# %% ../nbs/12_evaluation.ipynb #1f558f16
 from pathlib import Path
 import numpy as np
 import torch
@@ -14,7 +14,7 @@ from .core import to_numpy_image
 from .lab import rgb_to_model, model_to_rgb
 from .metrics import prepare_eval_image
 
-# %% ../nbs/12_evaluation.ipynb #c2a385f3
+# %% ../nbs/12_evaluation.ipynb #08647af0
 @torch.no_grad()
 def comparison_figure(predictors:dict, # name -> callable mapping scaled L (B,1,H,W) to scaled ab, e.g. a Generator
                       files:list, # the photos, one row each
