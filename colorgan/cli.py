@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['USER_ERRORS', 'COMMANDS', 'train_cli', 'colorize_cli', 'evaluate_cli', 'export_cli', 'bench_cli', 'main']
 
-# %% ../nbs/11_cli.ipynb #40b9509a
+# %% ../nbs/11_cli.ipynb #6ae0a386
 import dataclasses, json, logging, sys
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from fastcore.script import anno_parser, Param
 
 from .core import log, atomic_write
 
-# %% ../nbs/11_cli.ipynb #00affcc8
+# %% ../nbs/11_cli.ipynb #fe11b985
 USER_ERRORS = (FileNotFoundError, NotADirectoryError, PermissionError, ValueError, FloatingPointError)
 
 def _parser(func, prog:str):
@@ -31,7 +31,7 @@ def _setup_logging(quiet:bool=False):
     logging.basicConfig(format='%(message)s', level=logging.WARNING if quiet else logging.INFO)
     log.setLevel(logging.WARNING if quiet else logging.INFO)
 
-# %% ../nbs/11_cli.ipynb #74d84e73
+# %% ../nbs/11_cli.ipynb #bd3d6f9f
 def train_cli(data:str=None, # folder of colour photos to train on
               out:str='runs/colorgan', # run directory: checkpoint.pt, generator.pt, history.jsonl, samples/
               demo:bool=False, # train on the photos bundled with the dependencies (offline, ~10 minutes on 2 CPU cores)
@@ -91,7 +91,7 @@ def train_cli(data:str=None, # folder of colour photos to train on
               f"{last.get('val_l1', float('nan')):.4f}; model in {Path(out)/'generator.pt'}")
     return 0
 
-# %% ../nbs/11_cli.ipynb #7ff4f215
+# %% ../nbs/11_cli.ipynb #bcc13178
 def colorize_cli(inputs:Param('image files and/or folders', nargs='+', opt=False),
                  checkpoint:str=None, # generator.pt (or checkpoint.pt) from `colorgan train`
                  out:str=None, # output folder (-o); file names and sub-folders are kept
@@ -191,7 +191,7 @@ def bench_cli(sizes:str='128,256', # training crop sizes, comma-separated
     print(format_bench(res))
     return 0
 
-# %% ../nbs/11_cli.ipynb #8787e1fb
+# %% ../nbs/11_cli.ipynb #306b4894
 COMMANDS = {'train': train_cli, 'colorize': colorize_cli, 'evaluate': evaluate_cli, 'export': export_cli, 'bench': bench_cli}
 _SHORT = {'colorize': {'-o': '--out'}, 'export': {'-o': '--out'}}
 
