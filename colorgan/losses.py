@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['GAN_MODES', 'GANLoss', 'colour_l1', 'generator_loss']
 
-# %% ../nbs/05_losses.ipynb #5ac8cf28
+# %% ../nbs/05_losses.ipynb #1f81537d
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-# %% ../nbs/05_losses.ipynb #a5a164a3
+# %% ../nbs/05_losses.ipynb #ec7cfea3
 GAN_MODES = ('vanilla', 'lsgan', 'hinge')
 
 class GANLoss(nn.Module):
@@ -43,7 +43,7 @@ class GANLoss(nn.Module):
 
     def extra_repr(self) -> str: return f"mode={self.mode!r}, real_label={self.real_label.item()}, fake_label={self.fake_label.item()}"
 
-# %% ../nbs/05_losses.ipynb #56fa4342
+# %% ../nbs/05_losses.ipynb #4f2917fd
 def colour_l1(fake_ab:torch.Tensor, # predicted ab, (B,2,H,W)
               real_ab:torch.Tensor, # true ab, (B,2,H,W)
               saturation_weight:float=0., # k in w = 1 + k * chroma(real_ab); 0: plain L1
@@ -54,14 +54,16 @@ def colour_l1(fake_ab:torch.Tensor, # predicted ab, (B,2,H,W)
     w = 1 + saturation_weight * real_ab.detach().norm(dim=1, keepdim=True)
     return (err * w).mean() / w.mean()
 
-# %% ../nbs/05_losses.ipynb #54fc6027
+# %% ../nbs/05_losses.ipynb #bb098d08
 def generator_loss(gan_loss:GANLoss, # the adversarial criterion
                    fake_logits:torch.Tensor, # D(L, G(L)): the discriminator's verdict on the generated ab
                    fake_ab:torch.Tensor, # G(L), (B,2,H,W)
                    real_ab:torch.Tensor, # the true ab, (B,2,H,W)
                    lambda_l1:float=100., # weight of the L1 term (pix2pix: 100)
+                   saturation_weight:float=0., # see `colour_l1`; 0: plain L1
+                   gan_weight:float=1., # weight of the GAN term (below 1 during a GAN warm-up)
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    "pix2pix generator objective; returns `(total, gan_part, l1_part)` with `total = gan_part + lambda_l1 * l1_part`."
+    "pix2pix generator objective; returns `(total, gan_part, l1_part)` with `total = gan_weight * gan_part + lambda_l1 * l1_part`."
     gan_part = gan_loss(fake_logits, True, for_discriminator=False)
-    l1_part = nn.L1Loss()(fake_ab, real_ab)
-    return gan_part + lambda_l1 * l1_part, gan_part, l1_part
+    l1_part = colour_l1(fake_ab, real_ab, saturation_weight)
+    return gan_weight * gan_part + lambda_l1 * l1_part, gan_part, l1_part

@@ -7,7 +7,7 @@ __all__ = ['STAGES', 'RESUME_MAY_CHANGE', 'TrainConfig', 'demo_config', 'build_d
            'rng_state', 'set_rng_state', 'load_checkpoint', 'lr_factor', 'ema_model', 'mean_ab', 'init_ab_head',
            'validate', 'sample_grid', 'plot_history', 'cpu_has_bf16', 'autocast_mode', 'TrainResult', 'train']
 
-# %% ../nbs/06_training.ipynb #0bb73427
+# %% ../nbs/06_training.ipynb #7198d5a4
 import dataclasses, json, math, os, random, shutil, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -23,9 +23,9 @@ from .lab import rgb_to_model, model_to_rgb
 from .data import image_files, split_files, ColorizationDataset, default_photos
 from .generator import build_generator
 from .discriminator import PatchDiscriminator, init_weights
-from .losses import GANLoss, colour_l1
+from .losses import GANLoss, colour_l1, generator_loss
 
-# %% ../nbs/06_training.ipynb #ebd43be0
+# %% ../nbs/06_training.ipynb #efef3812
 @dataclass
 class TrainConfig:
     "Everything that shapes a training run; saved in every checkpoint."
@@ -75,13 +75,13 @@ class TrainConfig:
         if self.mixed_precision not in ('no', 'bf16', 'fp16', 'auto'):
             raise ValueError(f"mixed_precision must be 'no', 'bf16', 'fp16' or 'auto', got {self.mixed_precision!r}")
 
-# %% ../nbs/06_training.ipynb #e7132eb1
+# %% ../nbs/06_training.ipynb #86dadd46
 def demo_config(**kwargs) -> TrainConfig:
     "The settings of `colorgan train --demo`: the offline photos, 128 px, about 4 minutes per stage on a CPU."
     return dataclasses.replace(TrainConfig(size=128, batch_size=8, pretrain_epochs=100, gan_epochs=100, pretrain_minutes=4.,
                                            gan_minutes=4., valid_pct=0.25, repeats=16, n_show=2), **kwargs)
 
-# %% ../nbs/06_training.ipynb #079306e6
+# %% ../nbs/06_training.ipynb #252e44de
 def _check_writable(out:Path):
     "Raise if `out` cannot be created or written to."
     try:
@@ -116,7 +116,7 @@ def build_datasets(files:list, # image files (or a folder) to train on
     if len(valid_ds) == 0: raise ValueError(f"no usable validation images among {len(valid_files)}: add images or raise valid_pct")
     return train_ds, valid_ds
 
-# %% ../nbs/06_training.ipynb #434db0bc
+# %% ../nbs/06_training.ipynb #39e6a961
 def pretrain_step(G, opt, L, ab, accelerator, saturation_weight:float=0.) -> dict:
     "Stage 1: one L1 step of the generator (`colour_l1`: plain L1 unless `saturation_weight`)."
     with accelerator.autocast():
@@ -141,15 +141,13 @@ def gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, lambda_l1, accelerator, satura
     # the generator: fool the discriminator and stay close to the truth. D's own gradients from this pass
     # are never used (opt_d.zero_grad comes first next step), and with several processes they are not synced.
     with accelerator.no_sync(D), accelerator.autocast():
-        loss_g_gan = gan_loss(D(L, fake).float(), True, for_discriminator=False)
-        loss_l1 = colour_l1(fake.float(), ab, saturation_weight)
-        loss_g = gan_weight * loss_g_gan + lambda_l1 * loss_l1
+        loss_g, loss_g_gan, loss_l1 = generator_loss(gan_loss, D(L, fake).float(), fake.float(), ab, lambda_l1, saturation_weight, gan_weight)
         opt_g.zero_grad(set_to_none=True)
         accelerator.backward(loss_g)
     opt_g.step()
     return {'d_fake': loss_d_fake.detach(), 'd_real': loss_d_real.detach(), 'g_gan': loss_g_gan.detach(), 'l1': loss_l1.detach()}
 
-# %% ../nbs/06_training.ipynb #317d2f73
+# %% ../nbs/06_training.ipynb #c54643a8
 def rng_state() -> dict:
     "The state of every random number generator, in a form `torch.load(weights_only=True)` accepts."
     np_state = np.random.get_state()
@@ -176,7 +174,7 @@ def load_checkpoint(path:str|Path, # a checkpoint.pt or generator.pt written by 
         raise ValueError(f"{path} is not a colorgan checkpoint (no 'generator' entry)")
     return ck
 
-# %% ../nbs/06_training.ipynb #e404f233
+# %% ../nbs/06_training.ipynb #1d122c4e
 def lr_factor(progress:float, # share of the stage done, 0 to 1
               schedule:str='cosine', # 'constant' or 'cosine'
               warmup:float=0.05, # share of the stage spent warming up
@@ -216,7 +214,7 @@ def init_ab_head(G:torch.nn.Module, # a Generator
     with torch.no_grad(): conv.bias.copy_(torch.logit((torch.tensor(mean) + 1) / 2, eps=1e-4))
     return G
 
-# %% ../nbs/06_training.ipynb #b835b12a
+# %% ../nbs/06_training.ipynb #fc54cfad
 @torch.no_grad()
 def validate(G, valid_dl, accelerator) -> float:
     "Mean L1 between predicted and true ab over the validation set (all processes)."
@@ -260,7 +258,7 @@ def plot_history(history:list|str|Path, # records, or a run directory / history.
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_training.ipynb #e6823904
+# %% ../nbs/06_training.ipynb #ef54972a
 def cpu_has_bf16() -> bool:
     "Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); emulated bf16 is slower than fp32."
     return any(getattr(torch.cpu, f, lambda: False)() for f in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'))
@@ -297,7 +295,7 @@ def _to_input(rgb, accelerator, channels_last:bool):
     if channels_last: L, ab = L.contiguous(memory_format=torch.channels_last), ab.contiguous(memory_format=torch.channels_last)
     return L, ab
 
-# %% ../nbs/06_training.ipynb #17853b30
+# %% ../nbs/06_training.ipynb #45fc7240
 STAGES = ('pretrain', 'gan')
 # what may differ when resuming: lengths, and settings that change speed or logging but not a single number of the run
 RESUME_MAY_CHANGE = {'pretrain_epochs', 'gan_epochs', 'pretrain_minutes', 'gan_minutes', 'num_workers', 'n_show', 'show_every',
