@@ -7,7 +7,7 @@ __all__ = ['log', 'TORCHVISION_EXTENSION', 'get_device', 'seed_everything', 'ato
            'show_images', 'image_grid', 'synthetic_photos']
 
 # %% ../nbs/00_core.ipynb #920b09bb
-import contextlib, logging, os, random, sys, tempfile, warnings
+import contextlib, logging, os, random, sys, tempfile
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +33,9 @@ def _import_torchvision():
     _tv_lib = torch.library.Library("torchvision", "DEF")
     for schema in _MISSING_OPS: _tv_lib.define(schema)
     import torchvision
-    warnings.warn(f"torchvision's compiled extension is unavailable ({reason}); colorgan uses only its pure-Python "
-                  "parts (models, transforms). torchvision.ops and torchvision.io decoding will not work.", stacklevel=2)
+    # a log record rather than a warning: it names no file path, and says the same on every machine
+    log.warning(f"torchvision's compiled extension is unavailable ({reason}); colorgan uses only its pure-Python "
+                "parts (models, transforms). torchvision.ops and torchvision.io decoding will not work.")
     return False
 
 TORCHVISION_EXTENSION = _import_torchvision()  # False when the shim above was needed
@@ -91,12 +92,13 @@ def atomic_save(obj, # anything `torch.save` accepts
 def to_numpy_image(img) -> np.ndarray:
     "A PIL image, `H,W[,C]` array or `[C,]H,W` tensor in [0, 1] as a `H,W,C` float array in [0, 1]."
     if isinstance(img, torch.Tensor):
-        img = img.detach().float().cpu()
+        img = img.detach().cpu()
+        img = img.float() / 255 if not img.is_floating_point() else img.float()  # integer pixels are 0..255
         if img.ndim == 3: img = img.permute(1, 2, 0)
         img = img.numpy()
     else:
         img = np.asarray(img)
-        if img.dtype == np.uint8: img = img.astype(np.float32) / 255
+        if np.issubdtype(img.dtype, np.integer): img = img.astype(np.float32) / 255  # 0..255, whatever the integer type
     if img.ndim == 2: img = img[..., None]
     if img.shape[-1] == 1: img = np.repeat(img, 3, -1)
     return np.clip(img, 0, 1)

@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['METRICS', 'to_rgb_array', 'psnr', 'ssim', 'colorfulness', 'delta_colorfulness', 'ciede2000', 'ab_error', 'score',
-           'prepare_eval_image', 'ConstantAB', 'gray_predictor', 'mean_color_predictor', 'evaluate', 'format_table',
-           'fid']
+           'prepare_eval_image', 'ConstantAB', 'gray_predictor', 'mean_color_predictor', 'photo_hints', 'evaluate',
+           'format_table', 'fid']
 
 # %% ../nbs/08_metrics.ipynb #a90b9716
-import warnings
+import warnings, zlib
 from pathlib import Path
 
 import numpy as np
@@ -118,7 +118,7 @@ def prepare_eval_image(path:str|Path, # a photo
                       ) -> np.ndarray: # uint8 `(size, size, 3)`
     "The photo scaled to `size` on its short side and center-cropped to `size` x `size`."
     from PIL import Image, ImageOps
-    from colorgan.data import open_image  # EXIF orientation, any mode, decompression-bomb guard
+    from colorgan.images import open_image  # EXIF orientation, any mode, decompression-bomb guard
     im = open_image(path)
     return np.array(ImageOps.fit(im, (size, size), method=Image.Resampling.BICUBIC), dtype=np.uint8)
 
@@ -156,12 +156,14 @@ def _input_device(pred, device):
         if p is not None: return p.device
     return device
 
-def _run(name, pred, L, device):
-    "Scaled ab from one predictor, in eval mode and without gradients, on `L`'s device."
+def _run(name, pred, L, device, hints=None):
+    "Scaled ab from one predictor, in eval mode and without gradients, on `L`'s device; hints go to predictors that take them."
     training = pred.training if isinstance(pred, nn.Module) else None
+    takes_hints = hints is not None and getattr(pred, 'meta', {}).get('hints', False)
     try:
         if training: pred.eval()
-        with torch.no_grad(): ab = pred(L.to(_input_device(pred, device)))
+        dev = _input_device(pred, device)
+        with torch.no_grad(): ab = pred(L.to(dev), hints.to(dev)) if takes_hints else pred(L.to(dev))
     finally:
         if training: pred.train()
     if not isinstance(ab, torch.Tensor) or ab.shape != (L.shape[0], 2, *L.shape[2:]):
@@ -169,12 +171,25 @@ def _run(name, pred, L, device):
                          f"got {getattr(ab, 'shape', type(ab))}")
     return ab.to(L.device).float()
 
+def photo_hints(photo:np.ndarray, # uint8 `(size, size, 3)`, as `prepare_eval_image` returns it
+                n:int, # points
+                key:str, # names the photo: with `seed`, it fixes the points, the same for every model
+                seed:int=0, # another seed, another set of points
+               ) -> torch.Tensor: # (3, size, size)
+    "`n` hints sampled from the photo's true colours, painted as the model's hint channels."
+    from colorgan.hints import true_hints, hints_tensor
+    rgb = torch.from_numpy(photo).permute(2, 0, 1)
+    pts = true_hints(rgb, n, seed=zlib.crc32(f'{key}:{n}:{seed}'.encode()))
+    return hints_tensor(pts, rgb.shape[-2:], rgb.shape[-2:])
+
 def evaluate(predictors:dict, # name -> callable mapping scaled L (B,1,H,W) to scaled ab (B,2,H,W)
              files:list, # the evaluation photos
              size:int=256, # photos are scaled and center-cropped to size x size
              batch_size:int=8, # photos per forward pass
              device=None, # where L and ab are computed; None for the best available
              per_image:bool=False, # also return every image's scores
+             hints:int=0, # give each photo this many hints sampled from its true colours (generators that take hints)
+             hint_seed:int=0, # another seed, other points (the same for every predictor)
             ): # {name: {metric: mean}}, and {name: [per-image dicts]} when `per_image`
     "Score every predictor on the same prepared photos; returns mean metrics per predictor."
     files = [Path(f) for f in files]
@@ -186,8 +201,9 @@ def evaluate(predictors:dict, # name -> callable mapping scaled L (B,1,H,W) to s
         batch = files[i:i + batch_size]
         photos = [prepare_eval_image(f, size) for f in batch]
         L, _ = rgb_to_model(torch.from_numpy(np.stack(photos)).permute(0, 3, 1, 2).to(device))
+        h = torch.stack([photo_hints(p, hints, f.name, hint_seed) for p, f in zip(photos, batch)]) if hints else None
         for name, pred in predictors.items():
-            rgb = model_to_rgb(L, _run(name, pred, L, device)).permute(0, 2, 3, 1).cpu().numpy()
+            rgb = model_to_rgb(L, _run(name, pred, L, device, h)).permute(0, 2, 3, 1).cpu().numpy()
             for f, out, photo in zip(batch, rgb, photos): rows[name].append({'file': str(f), **score(out, photo)})
         log.debug("evaluate: %d/%d photos", min(i + batch_size, len(files)), len(files))
     means = {name: {k: float(np.mean([r[k] for r in rs])) for k in METRICS} for name, rs in rows.items()}
