@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['OPTIONS', 'STAGES', 'PATHS', 'bench_data', 'straightforward_lab', 'StraightforwardDataset',
-           'straightforward_colorize', 'colorgan_options', 'fast_options', 'bench_train', 'bench_infer',
+           'straightforward_colorize', 'colorgan_options', 'fast_options', 'bench_train', 'bench_infer', 'bench_folder',
            'bench_end_to_end', 'bench_loader', 'run_isolated', 'ablation_configs', 'schedule_time', 'run_benchmark',
            'format_bench']
 
@@ -25,9 +25,10 @@ from .data import default_photos, ColorizationDataset
 from .generator import build_generator
 from .discriminator import PatchDiscriminator, init_weights
 from .losses import GANLoss
+from .engine import check_precision
 from .training import TrainConfig, pretrain_step, gan_step, _make_accelerator, _loader, _to_input
 from . import training as _training
-from .inference import colorize
+from .inference import colorize, colorize_files, onnx_generator, _has_onnxruntime
 import torchvision.transforms as TV  # after colorgan.core, which makes torchvision importable (see 00_core)
 
 # %% ../nbs/23_bench.ipynb #d5699e45
@@ -99,8 +100,7 @@ def colorgan_options(**overrides) -> dict:
     opts = dict(cache=cfg.cache, channels_last=cfg.channels_last, mixed_precision=cfg.mixed_precision,
                 compile=getattr(cfg, 'compile', False), num_workers=cfg.num_workers)
     opts.update(overrides)
-    if opts['mixed_precision'] not in ('no', 'bf16', 'fp16', 'auto'):
-        raise ValueError(f"mixed_precision must be 'no', 'bf16', 'fp16' or 'auto', got {opts['mixed_precision']!r}")
+    check_precision(opts['mixed_precision'])
     return opts
 
 def fast_options(device=None, # where the benchmark runs; None: the best available
@@ -212,6 +212,7 @@ def bench_infer(path:str='colorgan', # 'straightforward' or 'colorgan'
                 warmup:int=1, # untimed runs before them
                 device=None, # None: the best available
                 encoder:str|None=None, # colorgan's encoder (default: TrainConfig's); the straightforward path uses ResNet-18
+                backend:str='auto', # colorgan's backend (see `load_generator`): 'auto' (onnxruntime on a CPU), 'torch' or 'onnx'
                ) -> dict:
     "Mean seconds to colorize one photo of `shape`, after `warmup` untimed runs."
     if path not in PATHS: raise ValueError(f"path must be one of {PATHS}, got {path!r}")
@@ -220,6 +221,8 @@ def bench_infer(path:str='colorgan', # 'straightforward' or 'colorgan'
     img = open_image(photo if photo is not None else bench_data()[0][0]).resize((w, h), Image.BICUBIC)
     if device.type == 'cuda': torch.cuda.reset_peak_memory_stats(device)
     G = build_generator(size, pretrained=False, arch=(encoder or TrainConfig.encoder) if path == 'colorgan' else 'resnet18').eval().to(device)
+    if path == 'colorgan' and (backend == 'onnx' or (backend == 'auto' and device.type == 'cpu' and _has_onnxruntime())):
+        with tempfile.TemporaryDirectory() as d: G = onnx_generator(G, cache_dir=d)  # the session keeps the model it loaded
     fn = (lambda: colorize(img, G, size=size)) if path == 'colorgan' else (lambda: straightforward_colorize(img, G, size=size))
     for _ in range(warmup): out = fn()
     times = []
@@ -231,8 +234,33 @@ def bench_infer(path:str='colorgan', # 'straightforward' or 'colorgan'
         times.append(time.perf_counter() - t)
     if out.size != (w, h): raise RuntimeError(f"{path} returned {out.size[0]}x{out.size[1]} for a {w}x{h} photo")
     return dict(kind='infer', path=path, shape=[h, w], size=size, repeats=repeats, device=str(device),
-                s_per_image=sum(times) / len(times), times_s=times,
+                s_per_image=sum(times) / len(times), times_s=times, backend=type(G).__name__,
                 peak_cuda_mb=torch.cuda.max_memory_allocated(device) / 2**20 if device.type == 'cuda' else None)
+
+def bench_folder(n:int=100, # photos in the folder
+                 shape:tuple=(768, 1024), # (height, width) of each
+                 files:list|None=None, # photos to make them from (resized, saved as JPEGs); None: see `bench_data`
+                 size:int=256, # the model's short side
+                 encoder:str|None=None, # the encoder (default: TrainConfig's)
+                 backend:str='auto', # see `load_generator`
+                 device=None, # None: the best available
+                ) -> dict:
+    "Photos per second for `colorize_files` on a folder of `n` JPEGs at full resolution: decoding, the model and writing, overlapped."
+    device = get_device(device)
+    files = bench_data()[0] if files is None else [Path(f) for f in files]
+    h, w = shape
+    with tempfile.TemporaryDirectory(prefix='colorgan-folder-') as d:
+        src = Path(d)/'in'; src.mkdir()
+        base = [ImageOps.fit(open_image(f), (w, h), Image.BICUBIC) for f in files[:n]]
+        for i in range(n): base[i % len(base)].save(src/f'{i:04d}.jpg', quality=90)
+        G = build_generator(size, pretrained=False, arch=encoder or TrainConfig.encoder).eval().to(device)
+        if backend == 'onnx' or (backend == 'auto' and device.type == 'cpu' and _has_onnxruntime()): G = onnx_generator(G, cache_dir=d)
+        t = time.perf_counter()
+        res = colorize_files([src], G, Path(d)/'out', size=size, show=False)
+        elapsed = time.perf_counter() - t
+    if len(res['written']) != n: raise RuntimeError(f"colorized {len(res['written'])} of {n} photos: {res['failed'][:2]}")
+    return dict(kind='folder', path='colorgan', n=n, shape=[h, w], size=size, photos_per_s=n / elapsed, seconds=elapsed,
+                backend=type(G).__name__, device=str(device))
 
 def bench_end_to_end(size:int=128, # side of the training crops
                      files:list|None=None, # image files; None: see `bench_data`
@@ -286,7 +314,8 @@ def bench_loader(size:int=256, # side of the training crops
     return dict(kind='loader', path='colorgan', size=size, n=n, photo=[480, 640], images_per_s=n / elapsed, torch_threads=torch.get_num_threads())
 
 # %% ../nbs/23_bench.ipynb #c5526d64
-_BENCH_FUNCS = {'bench_train': bench_train, 'bench_infer': bench_infer, 'bench_end_to_end': bench_end_to_end, 'bench_loader': bench_loader}
+_BENCH_FUNCS = {'bench_train': bench_train, 'bench_infer': bench_infer, 'bench_end_to_end': bench_end_to_end, 'bench_loader': bench_loader,
+                'bench_folder': bench_folder}
 
 def _rss_mb(ru_maxrss:int) -> float:
     return ru_maxrss / 2**20 if sys.platform == 'darwin' else ru_maxrss / 2**10  # bytes on macOS, KiB on Linux
@@ -412,6 +441,8 @@ def run_benchmark(sizes:tuple=(128, 256), # training crop sizes
                   isolate:bool=True, # each configuration in a fresh process (False: in this one, no peak memory; for tests)
                   timeout:float|None=None, # seconds allowed to each configuration
                   seed:int=42, # seeds weights, crops and shuffling
+                  infer_backend:str='auto', # colorgan's inference backend (see `load_generator`)
+                  folder:bool=True, # also colorize a folder of 100 photos at 1024x768 (see `bench_folder`)
                   end_to_end:bool=True, # also run `train` itself at each size (see `bench_end_to_end`)
                   e2e_minutes:float=1., # its budget per stage
                   loader:bool=True, # also time one loader worker at 256 px on 640x480 JPEGs (see `bench_loader`)
@@ -435,10 +466,12 @@ def run_benchmark(sizes:tuple=(128, 256), # training crop sizes
         for shape in infer_shapes:
             for path in paths:
                 jobs.append(('bench_infer', dict(path=path, shape=list(shape), photo=file_args[0], size=infer_size, encoder=opts.get('encoder'),
+                                                 **({'backend': infer_backend} if path == 'colorgan' else {}),
                                                  repeats=infer_repeats, warmup=max(1, min(warmup, 2))), {}))
     if end_to_end and 'colorgan' in paths:
         for size in sizes: jobs.append(('bench_end_to_end', dict(path='colorgan', size=size, options=opts, minutes=e2e_minutes, seed=seed), {}))
     if loader: jobs.append(('bench_loader', dict(path='colorgan', size=max(256, max(sizes)), options=opts), {}))
+    if folder and 'colorgan' in paths: jobs.append(('bench_folder', dict(path='colorgan', size=infer_size, encoder=opts.get('encoder'), backend=infer_backend), {}))
     ladder = ablation_configs(fast_options(dev, **{'num_workers': opts['num_workers'] or 0, **(fast or {})}), ablation) if ablation else []
     for name, o in ladder:
         for size in sizes:
@@ -446,7 +479,7 @@ def run_benchmark(sizes:tuple=(128, 256), # training crop sizes
                 jobs.append(('bench_train', dict(path='colorgan', stage=stage, size=size, options=o), {'ablation': name}))
     train_common = dict(files=file_args, batch_size=batch_size, steps=steps, warmup=warmup, seed=seed)
     common = {'bench_train': train_common, 'bench_end_to_end': dict(files=file_args, batch_size=batch_size),
-              'bench_loader': dict(files=file_args)}
+              'bench_loader': dict(files=file_args), 'bench_folder': dict(files=file_args)}
     log.info(f'benchmark: {len(jobs)} configurations on {dev}' + (', each in a fresh process' if isolate else ', in this process'))
     runs = []
     for fn, kw, extra in jobs:
@@ -464,6 +497,7 @@ def run_benchmark(sizes:tuple=(128, 256), # training crop sizes
                (f" [{extra['ablation']}]" if extra else '')
         if 'error' in r: log.warning(f'benchmark {what}: failed: {r["error"]}')
         elif fn == 'bench_infer': log.info(f"benchmark {what}: {r['s_per_image']:.3f} s/image")
+        elif fn == 'bench_folder': log.info(f"benchmark {what}: {r['photos_per_s']:.2f} photos/s")
         elif fn == 'bench_end_to_end': log.info(f"benchmark {what}: " + ', '.join(f"{k} {v:.2f} img/s" for k, v in r['images_per_s'].items()))
         else: log.info(f"benchmark {what}: {r['images_per_s']:.2f} img/s")
     main_runs = [r for r in runs if 'ablation' not in r and r.get('kind') in ('train', 'infer')]
@@ -520,6 +554,8 @@ def format_bench(results:dict, # what `run_benchmark` returned (or its JSON, loa
              f"data: {results['data']['description']}",
              f"training: batch {st['batch_size']}, {st['warmup']} warm-up steps then {st['steps']} timed, data loading included"
              f"{'; each configuration in a fresh process' if st['isolate'] else '; all in one process (peak memory not measured)'}",
+             "colorgan inference: " + ', '.join(sorted({r.get('backend', 'Generator') for r in results['runs'] if r.get('kind') == 'infer' and r.get('path') == 'colorgan' and 'error' not in r}) or ['-'])
+             .replace('OnnxGenerator', 'onnxruntime').replace('Generator', 'PyTorch') + '; ' +
              "colorgan options: " + ', '.join(f'{k}={v}' + (f" ({results['options'].get('colorgan_mixed_precision')} here)"
                                                   if k == 'mixed_precision' and v == 'auto' and results['options'].get('colorgan_mixed_precision')
                                                   else '') for k, v in o.items()) +
@@ -570,6 +606,9 @@ def format_bench(results:dict, # what `run_benchmark` returned (or its JSON, loa
                   _md_table(['crops', 'L1 stage', 'GAN stage', 'whole run', 'straightforward GAN step', 'epochs', 'validations',
                              'checkpoint + generator MB', 'peak RSS MB'], rows), '']
     for r in results['runs']:
+        if r.get('kind') == 'folder' and 'error' not in r:
+            lines += [f"A folder of {r['n']} JPEGs at {r['shape'][1]}x{r['shape'][0]}, `colorize_files` ({r['backend']}): "
+                      f"{r['photos_per_s']:.2f} photos/s, decoding and writing included.", '']
         if r.get('kind') != 'loader' or 'error' in r: continue
         need = f"; a GPU training at {gpu_rate:g} images/s needs {math.ceil(gpu_rate / r['images_per_s'])} of them" if gpu_rate else ''
         lines += [f"Loader: one worker process delivers {r['images_per_s']:.0f} training crops/s at {r['size']} px from "

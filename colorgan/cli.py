@@ -6,7 +6,7 @@
 __all__ = ['USER_ERRORS', 'COMMANDS', 'add_options', 'train_cli', 'colorize_cli', 'evaluate_cli', 'export_cli', 'bench_cli',
            'command_parser', 'main']
 
-# %% ../nbs/24_cli.ipynb #3335ff52
+# %% ../nbs/24_cli.ipynb #8a4bfeff
 import argparse, dataclasses, inspect, json, logging, sys, types, typing
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from fastcore.docments import docments
 
 from .core import log, atomic_write
 
-# %% ../nbs/24_cli.ipynb #61daed91
+# %% ../nbs/24_cli.ipynb #5726bc4a
 USER_ERRORS = (FileNotFoundError, NotADirectoryError, PermissionError, ValueError, FloatingPointError, ImportError)
 
 def _base_type(annotation):
@@ -54,7 +54,7 @@ def _fail(cmd:str, e:Exception) -> int:
     print(f"colorgan {cmd}: error: {e}", file=sys.stderr)
     return 2
 
-# %% ../nbs/24_cli.ipynb #95e9f306
+# %% ../nbs/24_cli.ipynb #ab313c73
 def train_cli(data:str=None, # a folder of colour photos, or 'demo' (the bundled photos), 'coco-sample' or 'places365' (downloaded once)
               out:str='runs/colorgan', # the run directory: checkpoint.pt, generator.pt, history.jsonl, samples/
               demo:bool=False, # the demo: the bundled photos, offline, with the demo's settings (128 px, 4 + 4 minutes)
@@ -88,7 +88,7 @@ def train_cli(data:str=None, # a folder of colour photos, or 'demo' (the bundled
               f"{last.get('val_l1') or float('nan'):.4f}; model in {Path(out)/'generator.pt'}")
     return 0
 
-# %% ../nbs/24_cli.ipynb #3e38a58f
+# %% ../nbs/24_cli.ipynb #818d8e1c
 def _hints_for(inputs:list, hint:list|None, hints_file:str|None) -> dict|None:
     "{source path: [(x, y, colour)]} from --hint (one photo) or --hints FILE (keys relative to an input folder, or file names)."
     from colorgan.hints import parse_hint, load_hints_file
@@ -110,6 +110,7 @@ def colorize_cli(inputs:list, # image files and/or folders
                  batch_size:int=8, # photos per model call
                  max_pixels:int=None, # refuse larger photos (decompression bombs); Pillow's limit by default
                  device:str=None, # 'cpu', 'cuda', 'mps'; the best available by default
+                 backend:str='auto', # 'auto' (onnxruntime on a CPU, the fastest there; PyTorch elsewhere), 'torch' or 'onnx'
                  quiet:bool=False, # no progress bar
                 ) -> int: # 0 if anything was colorized
     "Colorize photos at full resolution, optionally with colour hints; unreadable files are reported and skipped."
@@ -118,7 +119,7 @@ def colorize_cli(inputs:list, # image files and/or folders
     try:
         if checkpoint is None or out is None: raise ValueError("give --checkpoint RUN_DIR/generator.pt and -o OUT_DIR")
         hint_map = _hints_for(inputs, hint, hints)
-        G = load_generator(checkpoint, device)
+        G = load_generator(checkpoint, device, backend=backend)
         res = colorize_files(inputs, G, out, size=size, saturation=saturation, batch_size=batch_size, max_pixels=max_pixels,
                              show=not quiet, hints=hint_map)
     except USER_ERRORS as e: return _fail('colorize', e)
@@ -126,7 +127,7 @@ def colorize_cli(inputs:list, # image files and/or folders
     for path, why in res['failed']: print(f"  {path}: {why}")
     return 0 if res['written'] else 1
 
-# %% ../nbs/24_cli.ipynb #c6f49b2b
+# %% ../nbs/24_cli.ipynb #81668640
 def evaluate_cli(checkpoint:list, # generator.pt files to score (one or more)
                  data:str=None, # folder of held-out colour photos
                  size:int=256, # photos are resized to this short side and center-cropped
@@ -174,7 +175,7 @@ def evaluate_cli(checkpoint:list, # generator.pt files to score (one or more)
         with atomic_write(json_out) as tmp: tmp.write_text(json.dumps(payload, indent=1))
     return 0
 
-# %% ../nbs/24_cli.ipynb #c45f7b03
+# %% ../nbs/24_cli.ipynb #1cb267c6
 def export_cli(checkpoint:str=None, # generator.pt from `colorgan train`
                out:str='colorgan.onnx', # the ONNX file to write (-o)
                size:int=256, # side of the example input (height and width stay dynamic)
@@ -204,11 +205,11 @@ def bench_cli(sizes:str='128,256', # training crop sizes, comma-separated
              ) -> int:
     "Benchmark training and colorizing: colorgan's path against the straightforward one, side by side."
     from colorgan.bench import run_benchmark, format_bench
+    from colorgan.generator import check_size
     _setup_logging(False)
     try:
         size_list = tuple(int(s) for s in sizes.split(','))
-        bad = [s for s in size_list if s % 32 or s < 32]
-        if bad: raise ValueError(f"each size must be a multiple of 32, got {', '.join(map(str, bad))}")
+        for s in size_list: check_size(s)
         res = run_benchmark(sizes=size_list, batch_size=batch_size, steps=steps, warmup=warmup, data=data, device=device,
                             options={'encoder': encoder} if encoder else None, ablation=ablation, infer=infer,
                             end_to_end=end_to_end, loader=loader, json_path=json_out)
@@ -216,13 +217,14 @@ def bench_cli(sizes:str='128,256', # training crop sizes, comma-separated
     print(format_bench(res, gpu_rate=gpu_rate))
     return 0
 
-# %% ../nbs/24_cli.ipynb #e5b1efc8
+# %% ../nbs/24_cli.ipynb #8809e75d
 COMMANDS = {'train': train_cli, 'colorize': colorize_cli, 'evaluate': evaluate_cli, 'export': export_cli, 'bench': bench_cli}
 
 def command_parser(cmd:str) -> argparse.ArgumentParser:
     "The parser of `colorgan CMD`: options from the command's parameters (and, for train, from `TrainConfig`'s fields)."
     from colorgan.training import TrainConfig
     from colorgan.generator import ENCODERS
+    from colorgan.engine import PRECISIONS
     func = COMMANDS[cmd]
     p = argparse.ArgumentParser(prog=f'colorgan {cmd}', description=func.__doc__)
     if cmd == 'colorize':
@@ -236,7 +238,7 @@ def command_parser(cmd:str) -> argparse.ArgumentParser:
         g = p.add_argument_group("training settings (TrainConfig's fields; those not given keep their defaults, or the checkpoint's when resuming)")
         add_options(g, TrainConfig, defaults_given=False,
                     choices=dict(encoder=ENCODERS, gan_mode=('vanilla', 'lsgan', 'hinge'), d_norm=('batch', 'instance', 'spectral', 'none'),
-                                 mixed_precision=('no', 'bf16', 'fp16', 'auto'), lr_schedule=('constant', 'cosine')))
+                                 mixed_precision=PRECISIONS, lr_schedule=('constant', 'cosine')))
     return p
 
 def main(argv:list|None=None, # the arguments; sys.argv[1:] when None

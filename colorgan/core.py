@@ -89,17 +89,24 @@ def atomic_save(obj, # anything `torch.save` accepts
     return Path(path)
 
 # %% ../nbs/00_core.ipynb #c8a66913
-def to_numpy_image(img) -> np.ndarray:
-    "A PIL image, `H,W[,C]` array or `[C,]H,W` tensor in [0, 1] as a `H,W,C` float array in [0, 1]."
+def to_numpy_image(img, # a PIL image, an `H,W[,C]` array, or a `[C,]H,W` tensor
+                   strict:bool=False, # raise for float pixels outside [0, 1] instead of clipping them
+                  ) -> np.ndarray: # float32 `H,W,3` in [0, 1]
+    "Any one image as float RGB in [0, 1]: integer pixels are 0..255 (uint16 0..65535), float ones 0..1; gray becomes RGB."
     if isinstance(img, torch.Tensor):
         img = img.detach().cpu()
-        img = img.float() / 255 if not img.is_floating_point() else img.float()  # integer pixels are 0..255
-        if img.ndim == 3: img = img.permute(1, 2, 0)
-        img = img.numpy()
-    else:
-        img = np.asarray(img)
-        if np.issubdtype(img.dtype, np.integer): img = img.astype(np.float32) / 255  # 0..255, whatever the integer type
+        img = (img.permute(1, 2, 0) if img.ndim == 3 else img).numpy()
+    img = np.asarray(img)
+    if img.dtype == np.uint16: img = img.astype(np.float32) / 65535
+    elif np.issubdtype(img.dtype, np.integer) or img.dtype == bool: img = img.astype(np.float32) / (1 if img.dtype == bool else 255)
+    elif np.issubdtype(img.dtype, np.floating):
+        if strict and img.size and (img.max() > 1 + 1e-3 or img.min() < -1e-3):
+            raise ValueError(f"float pixels must lie in [0, 1], got [{img.min():.3g}, {img.max():.3g}]; "
+                             "divide 0..255 values by 255 or pass a uint8 array")
+        img = img.astype(np.float32)
+    else: raise TypeError(f"expected integer or float pixels, got {img.dtype}")
     if img.ndim == 2: img = img[..., None]
+    if img.ndim != 3 or img.shape[-1] not in (1, 3): raise ValueError(f"expected one gray or RGB image, got shape {img.shape}")
     if img.shape[-1] == 1: img = np.repeat(img, 3, -1)
     return np.clip(img, 0, 1)
 

@@ -4,15 +4,16 @@
 
 # %% auto #0
 __all__ = ['OFFLINE_ENCODER', 'ENCODERS', 'HINT_CHANNELS', 'check_size', 'PretrainedWeightsWarning', 'lite0_model',
-           'lite0_rename', 'lite0_weights_file', 'lite0_imagenet_state_dict', 'gray_stem', 'Generator',
+           'lite0_rename', 'lite0_weights_file', 'lite0_imagenet_state_dict', 'spread_hints', 'gray_stem', 'Generator',
            'build_generator', 'describe_encoder']
 
 # %% ../nbs/03_generator.ipynb #0f7d5c4c
-import copy, re, warnings
+import copy, math, re, warnings
 from pathlib import Path
 
 import torch
 from torch import nn
+import torch.nn.functional as F
 
 from .core import log  # before torchvision/fastai: core makes torchvision importable here
 import torchvision.models as tvm
@@ -159,6 +160,24 @@ _INPUT_NORM = {'efficientnet_lite0': (1., 0.),  # (x - 127.5) / 127.5 per RGB ch
 ENCODERS = tuple(_INPUT_NORM)
 HINT_CHANNELS = 3  # a and b of the hints (scaled like the model's ab) and a mask: 1 where there is a hint
 
+def spread_hints(hints:torch.Tensor, # (B,3,H,W): scaled a, b and a 0/1 mask
+                 cells:int=16, # the short side is cut into this many cells for the spreading
+                 sigma:float=2., # the spread, in cells (a Gaussian)
+                ) -> torch.Tensor: # (B,3,H,W): spread a, b, and how much hint is near (0 to 1)
+    "Each hint's colour carried over its neighbourhood: the Gaussian-weighted mean hint colour at every pixel, and its weight."
+    B, _, H, W = hints.shape
+    gh, gw = max(1, round(cells * H / min(H, W))), max(1, round(cells * W / min(H, W)))
+    m = hints[:, 2:3]
+    small = F.interpolate(torch.cat([hints[:, :2] * m, m], 1), size=(gh, gw), mode='area')  # sums per cell, as means
+    r = int(3 * sigma)
+    k = torch.exp(-torch.arange(-r, r + 1, dtype=hints.dtype, device=hints.device) ** 2 / (2 * sigma ** 2))
+    small = F.conv2d(small.reshape(-1, 1, gh, gw), k.view(1, 1, -1, 1), padding=(r, 0))
+    small = F.conv2d(small, k.view(1, 1, 1, -1), padding=(0, r)).reshape(B, 3, gh, gw)
+    w = small[:, 2:3]
+    colour = small[:, :2] / w.clamp_min(1e-8) * (w > 1e-8)
+    weight = (torch.log1p(w * 1e4) / math.log1p(1e4)).clamp(max=1.)  # about 0.4 at a lone 5x5 hint, fading with distance
+    return F.interpolate(torch.cat([colour, weight], 1), size=(H, W), mode='bilinear', align_corners=False)
+
 def gray_stem(conv:nn.Conv2d, # the pretrained first convolution, taking RGB
               n_in:int=1, # input channels of the new convolution
              ) -> nn.Conv2d:
@@ -193,6 +212,7 @@ class Generator(nn.Module):
 
     def forward(self, L:torch.Tensor, # scaled lightness (B,1,H,W)
                 hints:torch.Tensor|None=None, # (B,3,H,W): scaled a, b and a 0/1 mask; None or zeros: no hints
+                spread:torch.Tensor|None=None, # `spread_hints(hints)`, if already computed (an exported model takes it as an input)
                ) -> torch.Tensor:
         "Predict ab from L (and the user's colour hints, for a generator built with `hints=True`)."
         if L.ndim != 4 or L.shape[1] != 1:
@@ -204,7 +224,8 @@ class Generator(nn.Module):
             if hints is None: hints = L.new_zeros(L.shape[0], HINT_CHANNELS, *L.shape[2:])
             elif hints.shape != (L.shape[0], HINT_CHANNELS, *L.shape[2:]):
                 raise ValueError(f"hints must have shape {(L.shape[0], HINT_CHANNELS, *L.shape[2:])} (a, b, mask), got {tuple(hints.shape)}")
-            x = torch.cat([x, hints.to(x.dtype)], 1)
+            hints = hints.to(x.dtype)
+            x = torch.cat([x, hints, spread_hints(hints) if spread is None else spread.to(x.dtype)], 1)
         elif hints is not None:
             raise ValueError("this generator was trained without hints, so it cannot use them: train one with hints "
                              "(colorgan train --hints) or colorize without them")
@@ -220,7 +241,7 @@ def build_generator(size:int=256, # side the decoder is set up for; any multiple
                     pretrained:bool=True, # start the encoder from trained weights (ImageNet unless `weights` says otherwise)
                     weights:str|Path|None=None, # 'imagenet', a path to a state_dict of the encoder, or None (ImageNet if `pretrained`)
                     arch:str='efficientnet_lite0', # encoder: 'efficientnet_lite0' (ImageNet offline), 'resnet18' or 'resnet34'
-                    hints:bool=False, # take colour hints as 3 more input channels (zeros: none)
+                    hints:bool=False, # take colour hints: 3 more input channels (zeros: none), and their spread (3 more)
                    ) -> Generator:
     "An ImageNet encoder (gray input, plus hint channels if asked) under a fastai `DynamicUnet` decoder with 2 outputs in [-1, 1]."
     if arch not in ENCODERS: raise ValueError(f"unknown encoder {arch!r}; choose one of {', '.join(map(repr, ENCODERS))}")
@@ -229,7 +250,7 @@ def build_generator(size:int=256, # side the decoder is set up for; any multiple
     if weights is not None and not pretrained:
         raise ValueError(f"pretrained=False contradicts weights={str(weights)!r}; drop one of the two")
     body, got = _encoder_body(arch, weights)
-    body[0] = gray_stem(body[0], 1 + HINT_CHANNELS * hints)
+    body[0] = gray_stem(body[0], 1 + 2 * HINT_CHANNELS * hints)
     unet = DynamicUnet(body, n_out=2, img_size=(size, size), y_range=(-1, 1))
     if isinstance(unet.layers[-1], ToTensorBase): del unet.layers[-1]  # return plain tensors, not fastai's TensorBase
     meta = dict(arch=arch, pretrained=got, weights=_weights_source(arch, weights) if got else None, size=size, hints=hints, input_norm=_INPUT_NORM[arch])

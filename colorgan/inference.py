@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['load_generator', 'model_input_size', 'predict_lab', 'lab_to_uint8', 'colorize_tensors', 'colorize', 'demo_generator',
-           'photo_size', 'colorize_files', 'export_onnx']
+           'photo_size', 'colorize_files', 'export_onnx', 'OnnxGenerator', 'onnx_generator']
 
-# %% ../nbs/07_inference.ipynb #d36250c0
+# %% ../nbs/07_inference.ipynb #1e70b1d6
 import copy
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,14 +19,15 @@ from PIL import Image, ImageOps
 from .core import log, get_device, atomic_write
 from .lab import rgb_to_l, lab_to_rgb, norm_l, denorm_ab
 from .images import open_image, image_files, IMAGE_EXTENSIONS
-from .generator import build_generator, Generator, check_size
+from .generator import build_generator, Generator, check_size, spread_hints
 from .engine import load_checkpoint, autocast_mode
 from .hints import check_hints, hints_tensor
 from torchvision.transforms.v2.functional import pil_to_tensor
 
-# %% ../nbs/07_inference.ipynb #3606445f
+# %% ../nbs/07_inference.ipynb #11ed7727
 def load_generator(path:str|Path, # a generator.pt or checkpoint.pt from `colorgan train`
                    device=None, # where to put it; the best available when None
+                   backend:str='torch', # 'torch'; 'onnx': onnxruntime on the CPU (see `onnx_generator`); 'auto': onnx on a CPU, torch elsewhere
                   ) -> Generator:
     "Load a trained generator, in eval mode and float32, on `device`; the file is checked against the network it describes."
     ck = load_checkpoint(path)
@@ -42,9 +43,18 @@ def load_generator(path:str|Path, # a generator.pt or checkpoint.pt from `colorg
         raise ValueError(f"{path} does not hold the weights of the generator it describes ({meta.get('arch')}, "
                          f"hints={meta.get('hints', False)}): {str(e).splitlines()[0]}") from e
     G.meta.update(meta, stage=ck.get('stage', ck.get('state', {}).get('stage')))
-    return G.eval().to(get_device(device), memory_format=torch.channels_last)  # NHWC: faster convolutions on CPUs and GPUs
+    if backend not in ('torch', 'onnx', 'auto'): raise ValueError(f"backend must be 'torch', 'onnx' or 'auto', got {backend!r}")
+    device = get_device(device)
+    if backend == 'onnx' or (backend == 'auto' and device.type == 'cpu' and _has_onnxruntime()):
+        if device.type != 'cpu': raise ValueError(f"backend='onnx' runs on the CPU, not on {device}: use backend='torch' there")
+        return onnx_generator(G.eval())
+    return G.eval().to(device, memory_format=torch.channels_last)  # NHWC: faster convolutions on CPUs and GPUs
 
-# %% ../nbs/07_inference.ipynb #e18ebefd
+def _has_onnxruntime() -> bool:
+    import importlib.util
+    return importlib.util.find_spec('onnxruntime') is not None
+
+# %% ../nbs/07_inference.ipynb #b5284dbb
 def model_input_size(h:int, w:int, # the photo's height and width
                      size:int=256, # the model's short side (a multiple of 32)
                     ) -> tuple[int, int]:
@@ -63,8 +73,9 @@ def predict_lab(rgbs:list, # uint8 `(3, H, W)` tensors, sizes may differ
                 hints:list|None=None, # per photo, [(x, y, a, b)] from `check_hints` (or None): colour hints in its pixels
                ) -> list: # per photo: (L `(1, H, W)` in [0, 100], predicted ab `(2, H, W)` in Lab units), full resolution
     "Full-resolution L and the generator's ab, upsampled to it, for each photo; photos of equal model-side shape are batched."
-    device = torch.device(device) if device is not None else next(generator.parameters()).device
-    mode = autocast_mode(precision, device)
+    if device is None: device = getattr(generator, 'device', None) or next(generator.parameters()).device  # an OnnxGenerator says 'cpu'
+    device = torch.device(device)
+    mode = autocast_mode(precision, device) if isinstance(generator, torch.nn.Module) else 'no'  # onnxruntime runs float32
     if hints is not None and any(hints) and not generator.meta.get('hints'):
         raise ValueError("this generator was trained without hints, so it cannot use them: train one with hints "
                          "(colorgan train --hints) or colorize without them")
@@ -117,7 +128,7 @@ def colorize(image, # a path, PIL image or array (H,W[,3]), grayscale or colour,
     rgb = colorize_tensors([pil_to_tensor(img)], generator, size, saturation, device, hints=[pts])[0]
     return Image.fromarray(rgb.permute(1, 2, 0).numpy())
 
-# %% ../nbs/07_inference.ipynb #a2e21256
+# %% ../nbs/07_inference.ipynb #e3613058
 def demo_generator(hints:bool=False, # a generator that also takes colour hints
                    cache_dir:str|Path|None=None, # where it is kept (see `colorgan.datasets.cache_root`)
                    device=None, # where to put it
@@ -126,7 +137,7 @@ def demo_generator(hints:bool=False, # a generator that also takes colour hints
     from colorgan.training import demo_run
     return load_generator(demo_run(hints, cache_dir=cache_dir)/'generator.pt', device)
 
-# %% ../nbs/07_inference.ipynb #d201647c
+# %% ../nbs/07_inference.ipynb #d19d4bc5
 def _plan(inputs:list, out_dir:Path) -> list:
     "Triples (source, destination, hint key) for every image under `inputs`, keeping names and sub-folders."
     plan = []
@@ -210,7 +221,7 @@ def colorize_files(inputs:list, # image files and/or folders
     if failed: log.warning('could not colorize %d of %d files:\n%s', len(failed), len(plan), '\n'.join(f'  {p}: {r}' for p, r in failed))
     return {'written': written, 'failed': failed}
 
-# %% ../nbs/07_inference.ipynb #c04ecf75
+# %% ../nbs/07_inference.ipynb #33e15a4a
 def export_onnx(generator:Generator, # a trained generator (left as it is: a CPU copy is exported)
                 path:str|Path, # the .onnx file to write
                 size:int=256, # the example input's side (any multiple of 32 works afterwards)
@@ -219,10 +230,12 @@ def export_onnx(generator:Generator, # a trained generator (left as it is: a CPU
     "Export the generator (with its hint input, if it has one) to ONNX, dynamic batch, height and width; returns the parity check's max difference."
     G = copy.deepcopy(generator).float().eval().cpu()
     has_hints = G.meta.get('hints', False)
-    names = ['L'] + (['hints'] if has_hints else [])
+    names = ['L'] + (['hints', 'spread'] if has_hints else [])  # the spread of the hints is computed outside (`spread_hints`)
     def example(b, h, w):
         L = torch.rand(b, 1, h, w) * 2 - 1
-        return (L, (torch.rand(b, 3, h, w) < 0.01).float().expand(b, 3, h, w).clone()) if has_hints else (L,)
+        if not has_hints: return (L,)
+        hints = torch.zeros(b, 3, h, w); hints[:, :, 2:5, 3:6] = torch.tensor([0.3, -0.2, 1.]).view(1, 3, 1, 1)
+        return L, hints, spread_hints(hints)
     dyn = {n: {0: 'batch', 2: 'height', 3: 'width'} for n in names + ['ab']}
     with atomic_write(path) as tmp:
         torch.onnx.export(G, example(1, size, size), str(tmp), input_names=names, output_names=['ab'], dynamo=False,
@@ -239,3 +252,42 @@ def export_onnx(generator:Generator, # a trained generator (left as it is: a CPU
             worst = max(worst, float(np.abs(got - ref).max()))
         if worst > 1e-3: raise RuntimeError(f"ONNX export differs from PyTorch by {worst:.2e} (more than 1e-3); not written")
     return worst
+
+# %% ../nbs/07_inference.ipynb #dd3275f0
+class OnnxGenerator:
+    "A generator exported to ONNX and run by onnxruntime on the CPU; called like a `Generator`: scaled L (and hints) in, scaled ab out."
+    device = torch.device('cpu')
+    training = False
+    def __init__(self, path:str|Path, # the .onnx file, from `export_onnx`
+                 meta:dict, # the generator's meta (hints, arch, ...)
+                 threads:int|None=None, # onnxruntime's threads; its default (the physical cores) when None
+                ):
+        import onnxruntime as ort
+        so = ort.SessionOptions()
+        if threads: so.intra_op_num_threads = threads
+        self.path, self.meta = Path(path), dict(meta)
+        self.session = ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
+
+    def __call__(self, L:torch.Tensor, hints:torch.Tensor|None=None) -> torch.Tensor:
+        feeds = {'L': L.detach().float().cpu().contiguous().numpy()}
+        if self.meta.get('hints'):
+            h = (hints if hints is not None else L.new_zeros(L.shape[0], 3, *L.shape[2:])).detach().float().cpu().contiguous()
+            feeds.update(hints=h.numpy(), spread=spread_hints(h).numpy())
+        elif hints is not None: raise ValueError("this generator was trained without hints, so it cannot use them")
+        return torch.from_numpy(self.session.run(['ab'], feeds)[0])
+
+    def eval(self): return self
+    def __repr__(self): return f"OnnxGenerator({self.path.name}, {self.meta.get('arch')}, hints={self.meta.get('hints', False)})"
+
+def onnx_generator(G:Generator, # a trained generator
+                   cache_dir:str|Path|None=None, # where exported models are kept (see `colorgan.datasets.cache_root`)
+                   threads:int|None=None, # onnxruntime's threads
+                  ) -> OnnxGenerator:
+    "`G` as an `OnnxGenerator`: exported (and checked) the first time, then loaded from the cache."
+    import hashlib
+    from colorgan.datasets import cache_root
+    h = hashlib.sha1(repr(sorted((k, v) for k, v in G.meta.items() if k != 'stage')).encode())
+    for k, v in G.state_dict().items(): h.update(k.encode()); h.update(v.detach().float().cpu().contiguous().numpy().tobytes())
+    path = cache_root(cache_dir)/'onnx'/f'{h.hexdigest()[:16]}.onnx'
+    if not path.is_file(): export_onnx(G, path, size=G.meta.get('size') or 256)
+    return OnnxGenerator(path, G.meta, threads)

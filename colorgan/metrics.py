@@ -15,27 +15,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from .core import log, get_device
+from .core import log, get_device, to_numpy_image
 from .lab import rgb_to_model, model_to_rgb
 
 # %% ../nbs/08_metrics.ipynb #966411bc
 def to_rgb_array(img, # uint8 or float [0, 1] array `H,W,3`, PIL image, or tensor `(3,H,W)`
                 ) -> np.ndarray: # float64 `H,W,3` in [0, 1]
-    "An RGB image as a float64 `H,W,3` array in [0, 1]."
-    if isinstance(img, torch.Tensor):
-        img = img.detach().cpu()
-        if img.ndim == 3 and img.shape[0] == 3: img = img.permute(1, 2, 0)
-        img = img.numpy()
-    else: img = np.asarray(img)
-    if img.ndim != 3 or img.shape[-1] != 3:
-        raise ValueError(f"expected one RGB image (H,W,3 array or 3,H,W tensor), got shape {img.shape}")
-    if img.dtype == np.uint8: return img.astype(np.float64) / 255
-    if not np.issubdtype(img.dtype, np.floating):
-        raise TypeError(f"expected uint8 or float pixels, got {img.dtype}")
-    if img.max() > 1 + 1e-3 or img.min() < -1e-3:
-        raise ValueError(f"float pixels must lie in [0, 1], got [{img.min():.3g}, {img.max():.3g}]; "
-                         "divide 0..255 values by 255 or pass a uint8 array")
-    return np.clip(img.astype(np.float64), 0, 1)
+    "An RGB image as a float64 `H,W,3` array in [0, 1]: `to_numpy_image`, strict about the range, and only for RGB."
+    shape = tuple(img.shape) if hasattr(img, 'shape') else (img.size[1], img.size[0], len(img.getbands()))
+    if len(shape) != 3 or 3 not in (shape[0], shape[-1]):
+        raise ValueError(f"expected one RGB image (H,W,3 array or 3,H,W tensor), got shape {shape}")
+    return to_numpy_image(img, strict=True).astype(np.float64)
 
 def _pair(pred, target):
     "Both images as float arrays, checked to have the same shape."
@@ -209,7 +199,6 @@ def evaluate(predictors:dict, # name -> callable mapping scaled L (B,1,H,W) to s
     means = {name: {k: float(np.mean([r[k] for r in rs])) for k in METRICS} for name, rs in rows.items()}
     return (means, rows) if per_image else means
 
-# %% ../nbs/08_metrics.ipynb #b2330a4e
 _COLUMNS = [('PSNR ↑', 'psnr', '{:.2f}'), ('SSIM ↑', 'ssim', '{:.3f}'), ('CIEDE2000 ↓', 'ciede2000', '{:.2f}'),
             ('colourfulness', 'colorfulness', '{:.1f}'), ('Δ colourfulness ↓', 'delta_colorfulness', '{:.1f}'),
             ('ab error ↓', 'ab_error', '{:.2f}')]
