@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['OPTIONS', 'STAGES', 'PATHS', 'bench_data', 'straightforward_lab', 'StraightforwardDataset',
-           'straightforward_colorize', 'colorgan_options', 'fast_options', 'bench_train', 'bench_infer', 'bench_folder',
-           'bench_end_to_end', 'bench_loader', 'run_isolated', 'ablation_configs', 'schedule_time', 'run_benchmark',
-           'format_bench']
+           'straightforward_colorize', 'colorgan_options', 'fast_options', 'bench_train', 'bench_infer',
+           'infer_breakdown', 'bench_hint_update', 'bench_folder', 'bench_end_to_end', 'bench_loader', 'run_isolated',
+           'ablation_configs', 'schedule_time', 'run_benchmark', 'format_bench']
 
 # %% ../nbs/23_bench.ipynb #db80df51
 import json, math, os, platform, subprocess, sys, tempfile, time, traceback
@@ -29,6 +29,7 @@ from .engine import check_precision
 from .training import TrainConfig, pretrain_step, gan_step, _make_accelerator, _loader, _to_input
 from . import training as _training
 from .inference import colorize, colorize_files, onnx_generator, _has_onnxruntime
+from .hints import simulate_hints
 import torchvision.transforms as TV  # after colorgan.core, which makes torchvision importable (see 00_core)
 
 # %% ../nbs/23_bench.ipynb #d5699e45
@@ -127,9 +128,9 @@ def _repeat(ds, n_items:int):
     reps = max(1, math.ceil(n_items / len(ds)))
     return ConcatDataset([ds] * reps) if reps > 1 else ds
 
-def _models(cfg:TrainConfig, channels_last:bool, arch:str):
+def _models(cfg:TrainConfig, channels_last:bool, arch:str, hints:bool=False):
     "The generator, discriminator and optimisers, built as `train` builds them (random weights: only speed is measured)."
-    G = build_generator(cfg.size, pretrained=False, arch=arch)
+    G = build_generator(cfg.size, pretrained=False, arch=arch, hints=hints)
     D = PatchDiscriminator(norm=cfg.d_norm)
     init_weights(D)
     if channels_last: G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
@@ -173,7 +174,8 @@ def bench_train(path:str='colorgan', # 'straightforward' or 'colorgan'
         setup_s = time.perf_counter() - t0
         dl = DataLoader(_repeat(ds, n_items), batch_size=batch_size, shuffle=True, drop_last=True)
         to_input = lambda b: (b[0].to(accelerator.device), b[1].to(accelerator.device))
-    G, D, opt_pre, opt_g, opt_d = _models(cfg, opts['channels_last'], cfg.encoder if path == 'colorgan' else 'resnet18')
+    hints = path == 'colorgan' and cfg.hints  # colorgan's default recipe trains with simulated colour hints, as `train` does
+    G, D, opt_pre, opt_g, opt_d = _models(cfg, opts['channels_last'], cfg.encoder if path == 'colorgan' else 'resnet18', hints)
     G, D, opt_pre, opt_g, opt_d = accelerator.prepare(G, D, opt_pre, opt_g, opt_d)
     if opts['compile']: G, D = torch.compile(G), torch.compile(D)
     gan_loss = GANLoss(cfg.gan_mode).to(accelerator.device)
@@ -189,8 +191,9 @@ def bench_train(path:str='colorgan', # 'straightforward' or 'colorgan'
             t_timed = time.perf_counter()
         t = time.perf_counter()
         L, ab = to_input(next(batches))  # the wait for the batch is part of the step
-        if stage == 'l1': logs = pretrain_step(G, opt_pre, L, ab, accelerator)
-        else: logs = gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, cfg.lambda_l1, accelerator)
+        h = simulate_hints(ab, cfg.hint_none, cfg.hint_points) if hints else None
+        if stage == 'l1': logs = pretrain_step(G, opt_pre, L, ab, accelerator, hints=h)
+        else: logs = gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, cfg.lambda_l1, accelerator, hints=h)
         if ema is not None: ema.update_parameters(accelerator.unwrap_model(G))  # as `train` does when cfg.ema > 0
         logs = {k: v.item() for k, v in logs.items()}  # as `train` does; also waits for the step on a GPU
         if i >= warmup: step_s.append(time.perf_counter() - t); n_images += len(L)
@@ -236,6 +239,59 @@ def bench_infer(path:str='colorgan', # 'straightforward' or 'colorgan'
     return dict(kind='infer', path=path, shape=[h, w], size=size, repeats=repeats, device=str(device),
                 s_per_image=sum(times) / len(times), times_s=times, backend=type(G).__name__,
                 peak_cuda_mb=torch.cuda.max_memory_allocated(device) / 2**20 if device.type == 'cuda' else None)
+
+def infer_breakdown(shape:tuple=(768, 1024), # (height, width) of the photo
+                    photo:str|Path|None=None, # resized to `shape`; None: the first of `bench_data()`
+                    size:int=256, # the model's short side
+                    encoder:str|None=None, # the encoder (default: TrainConfig's)
+                    repeats:int=5, # timed runs of each part (the median is kept)
+                   ) -> dict: # seconds per part
+    "Where one colorization on the CPU spends its time: decoding, the Lab conversions, resizing, the model (PyTorch and onnxruntime), encoding."
+    import io, statistics
+    import torch.nn.functional as F
+    from colorgan.lab import rgb_to_l, norm_l
+    from colorgan.inference import model_input_size, lab_to_uint8
+    h, w = shape
+    img = ImageOps.fit(open_image(photo if photo is not None else bench_data()[0][0]), (w, h), Image.BICUBIC)
+    buf = io.BytesIO(); img.save(buf, 'JPEG', quality=90); jpg = buf.getvalue()
+    G = build_generator(size, pretrained=False, arch=encoder or TrainConfig.encoder).eval().to(memory_format=torch.channels_last)
+    with tempfile.TemporaryDirectory() as d: Go = onnx_generator(G, cache_dir=d)
+    rgb = torch.from_numpy(np.asarray(img)).permute(2, 0, 1).contiguous()
+    L = rgb_to_l(rgb); ms = model_input_size(h, w, size)
+    small = norm_l(F.interpolate(L[None], size=ms, mode='bilinear', antialias=True, align_corners=False))
+    ab = torch.rand(1, 2, *ms) * 0.2
+    abf = F.interpolate(ab, size=(h, w), mode='bilinear', align_corners=False)[0] * 110
+    out = Image.fromarray(lab_to_uint8(L, abf).permute(1, 2, 0).numpy())
+    parts = {'decode JPEG': lambda: Image.open(io.BytesIO(jpg)).convert('RGB').load(), 'RGB -> L (full size)': lambda: rgb_to_l(rgb),
+             'resize L down': lambda: F.interpolate(L[None], size=ms, mode='bilinear', antialias=True, align_corners=False),
+             'model, PyTorch eager': lambda: G(small.contiguous(memory_format=torch.channels_last)), 'model, onnxruntime': lambda: Go(small),
+             'resize ab up': lambda: F.interpolate(ab, size=(h, w), mode='bilinear', align_corners=False),
+             'L + ab -> RGB (full size)': lambda: lab_to_uint8(L, abf), 'encode JPEG': lambda: out.save(io.BytesIO(), 'JPEG', quality=95)}
+    res = {}
+    with torch.no_grad():
+        for name, fn in parts.items():
+            fn(); ts = []
+            for _ in range(repeats): t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
+            res[name] = statistics.median(ts)
+    return dict(kind='breakdown', shape=[h, w], model_side=list(ms), seconds=res)
+
+def bench_hint_update(shape:tuple=(512, 512), # (height, width) of the photo shown
+                      photo:str|Path|None=None, # resized to `shape`; None: the first of `bench_data()`
+                      size:int=256, # the model's short side (the demo's default)
+                      encoder:str|None=None, # the encoder (default: TrainConfig's)
+                      repeats:int=5, # timed clicks (the median is kept)
+                     ) -> dict:
+    "Seconds from a click in the demo to both pictures redrawn: `ColorizeDemo.add_hint` with a hints generator, network run included."
+    import statistics
+    from colorgan.demo import ColorizeDemo
+    h, w = shape
+    img = ImageOps.fit(open_image(photo if photo is not None else bench_data()[0][0]), (w, h), Image.BICUBIC)
+    G = build_generator(size, pretrained=False, arch=encoder or TrainConfig.encoder, hints=True).eval()
+    demo = ColorizeDemo(G, photos=[img], size=size, max_side=max(h, w))
+    ts = []
+    for i in range(repeats + 1):
+        t = time.perf_counter(); demo.add_hint(10 + 20 * i, 10 + 15 * i, '#2e86de'); ts.append(time.perf_counter() - t)
+    return dict(kind='hint_update', shape=[h, w], size=size, hints=repeats + 1, s_per_update=statistics.median(ts[1:]))
 
 def bench_folder(n:int=100, # photos in the folder
                  shape:tuple=(768, 1024), # (height, width) of each

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['hint_side', 'simulate_hints', 'hint_ab', 'check_hints', 'hints_tensor', 'parse_hint', 'load_hints_file', 'true_hints']
 
-# %% ../nbs/11_hints.ipynb #533abdbb
+# %% ../nbs/11_hints.ipynb #43375433
 import json, math, re
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from PIL import ImageColor
 from .lab import rgb_to_lab, norm_ab
 from .generator import HINT_CHANNELS
 
-# %% ../nbs/11_hints.ipynb #82489535
+# %% ../nbs/11_hints.ipynb #8293cfbc
 def hint_side(size:int, # the short side the model sees
              ) -> int:
     "The side, in the model's pixels, of the square one hint covers: 5 at 256 px, 3 at 128."
@@ -47,7 +47,7 @@ def simulate_hints(ab:torch.Tensor, # (B,2,H,W) true scaled ab of a training bat
             out[b, 2, y:y + s, x:x + s] = 1
     return out
 
-# %% ../nbs/11_hints.ipynb #afd574aa
+# %% ../nbs/11_hints.ipynb #bc65f362
 def hint_ab(colour, # '#rrggbb', a colour name Pillow knows ('red'), or (r, g, b) in 0..255
            ) -> tuple[float, float]: # the colour's (a, b), scaled as the model predicts them
     "The chroma of a colour: its Lab a and b, scaled; its lightness is dropped (the photo's own stays)."
@@ -98,7 +98,7 @@ def hints_tensor(points:list, # [(x, y, a, b)] from `check_hints`: photo pixels,
         out[2, y0:cy - side // 2 + side, x0:cx - side // 2 + side] = 1
     return out
 
-# %% ../nbs/11_hints.ipynb #e10ba136
+# %% ../nbs/11_hints.ipynb #e59781e0
 def parse_hint(text:str, # 'X,Y,#RRGGBB' as typed on the command line
               ) -> tuple:
     "One `--hint X,Y,#RRGGBB` into `(x, y, colour)`; a ValueError that quotes it when it is malformed."
@@ -121,7 +121,7 @@ def load_hints_file(path:str|Path, # a JSON object: photo path (relative to its 
         if not isinstance(v, list): raise ValueError(f"hints file {path}: the hints for {k!r} must be a list of [x, y, \"#rrggbb\"]")
     return data
 
-# %% ../nbs/11_hints.ipynb #6579f5be
+# %% ../nbs/11_hints.ipynb #0137b122
 def true_hints(rgb:torch.Tensor, # uint8 (3, H, W): the true photo
                n:int, # number of points
                seed:int=0, # the same seed, photo and n give the same points

@@ -6,7 +6,7 @@
 __all__ = ['load_generator', 'model_input_size', 'predict_lab', 'lab_to_uint8', 'colorize_tensors', 'colorize', 'demo_generator',
            'photo_size', 'colorize_files', 'export_onnx', 'OnnxGenerator', 'onnx_generator']
 
-# %% ../nbs/07_inference.ipynb #1e70b1d6
+# %% ../nbs/07_inference.ipynb #bbf0d99a
 import copy
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +24,7 @@ from .engine import load_checkpoint, autocast_mode
 from .hints import check_hints, hints_tensor
 from torchvision.transforms.v2.functional import pil_to_tensor
 
-# %% ../nbs/07_inference.ipynb #11ed7727
+# %% ../nbs/07_inference.ipynb #8ae43ad4
 def load_generator(path:str|Path, # a generator.pt or checkpoint.pt from `colorgan train`
                    device=None, # where to put it; the best available when None
                    backend:str='torch', # 'torch'; 'onnx': onnxruntime on the CPU (see `onnx_generator`); 'auto': onnx on a CPU, torch elsewhere
@@ -54,7 +54,7 @@ def _has_onnxruntime() -> bool:
     import importlib.util
     return importlib.util.find_spec('onnxruntime') is not None
 
-# %% ../nbs/07_inference.ipynb #b5284dbb
+# %% ../nbs/07_inference.ipynb #2e511f51
 def model_input_size(h:int, w:int, # the photo's height and width
                      size:int=256, # the model's short side (a multiple of 32)
                     ) -> tuple[int, int]:
@@ -128,8 +128,8 @@ def colorize(image, # a path, PIL image or array (H,W[,3]), grayscale or colour,
     rgb = colorize_tensors([pil_to_tensor(img)], generator, size, saturation, device, hints=[pts])[0]
     return Image.fromarray(rgb.permute(1, 2, 0).numpy())
 
-# %% ../nbs/07_inference.ipynb #e3613058
-def demo_generator(hints:bool=False, # a generator that also takes colour hints
+# %% ../nbs/07_inference.ipynb #0f5c66f4
+def demo_generator(hints:bool=True, # a generator that also takes colour hints (the default recipe); False: one trained without
                    cache_dir:str|Path|None=None, # where it is kept (see `colorgan.datasets.cache_root`)
                    device=None, # where to put it
                   ) -> Generator:
@@ -137,7 +137,7 @@ def demo_generator(hints:bool=False, # a generator that also takes colour hints
     from colorgan.training import demo_run
     return load_generator(demo_run(hints, cache_dir=cache_dir)/'generator.pt', device)
 
-# %% ../nbs/07_inference.ipynb #d19d4bc5
+# %% ../nbs/07_inference.ipynb #ca0c2af9
 def _plan(inputs:list, out_dir:Path) -> list:
     "Triples (source, destination, hint key) for every image under `inputs`, keeping names and sub-folders."
     plan = []
@@ -221,7 +221,7 @@ def colorize_files(inputs:list, # image files and/or folders
     if failed: log.warning('could not colorize %d of %d files:\n%s', len(failed), len(plan), '\n'.join(f'  {p}: {r}' for p, r in failed))
     return {'written': written, 'failed': failed}
 
-# %% ../nbs/07_inference.ipynb #33e15a4a
+# %% ../nbs/07_inference.ipynb #4b7a2c7b
 def export_onnx(generator:Generator, # a trained generator (left as it is: a CPU copy is exported)
                 path:str|Path, # the .onnx file to write
                 size:int=256, # the example input's side (any multiple of 32 works afterwards)
@@ -253,7 +253,7 @@ def export_onnx(generator:Generator, # a trained generator (left as it is: a CPU
         if worst > 1e-3: raise RuntimeError(f"ONNX export differs from PyTorch by {worst:.2e} (more than 1e-3); not written")
     return worst
 
-# %% ../nbs/07_inference.ipynb #dd3275f0
+# %% ../nbs/07_inference.ipynb #fd5aadfb
 class OnnxGenerator:
     "A generator exported to ONNX and run by onnxruntime on the CPU; called like a `Generator`: scaled L (and hints) in, scaled ab out."
     device = torch.device('cpu')

@@ -7,7 +7,7 @@ __all__ = ['STAGES', 'RESUME_MAY_CHANGE', 'TrainConfig', 'demo_config', 'build_d
            'sample_grid', 'plot_history', 'Reporter', 'Run', 'saved_config', 'setup_run', 'train_step', 'end_epoch',
            'inference_state', 'save_run', 'TrainResult', 'train', 'demo_run']
 
-# %% ../nbs/06_training.ipynb #d24eebe4
+# %% ../nbs/06_training.ipynb #0e5fa02b
 import dataclasses, json, math, shutil, sys, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
@@ -27,7 +27,7 @@ from .hints import simulate_hints
 from .engine import (autocast_mode, check_precision, loader_settings, cache_gb, rng_state, set_rng_state, load_checkpoint, EpochSampler,
                      lr_factor, ema_model, mean_ab, init_ab_head, StopSignals, check_resume_files)
 
-# %% ../nbs/06_training.ipynb #aa381677
+# %% ../nbs/06_training.ipynb #b0a276fd
 @dataclass
 class TrainConfig:
     "Everything that shapes a training run; saved in every checkpoint."
@@ -40,7 +40,7 @@ class TrainConfig:
     encoder:str = 'efficientnet_lite0' # 'efficientnet_lite0' (ImageNet weights offline), 'resnet18' or 'resnet34' (downloaded)
     pretrained:bool = True # start the encoder from ImageNet weights
     encoder_weights:str|None = None # a local weights file for the encoder instead of the default source
-    hints:bool = False # train with simulated colour hints, so that the model also takes a user's (see the hints lesson)
+    hints:bool = True # train with simulated colour hints, so that the model also takes a user's; on by default since its automatic colours measured no worse (see the hints lesson); False: the plain pix2pix generator
     hint_none:float = 0.5 # with hints: share of photos given none (automatic colorization)
     hint_points:float = 8. # with hints: mean number of points for a photo that gets some
     lr_pretrain:float = 5e-4 # Adam learning rate of stage 1 (measured best for the ImageNet encoder: 1e-4 learns too slowly)
@@ -92,7 +92,7 @@ def demo_config(**kwargs) -> TrainConfig:
     return dataclasses.replace(TrainConfig(size=128, batch_size=8, pretrain_epochs=100, gan_epochs=100, pretrain_minutes=4.,
                                            gan_minutes=4., valid_pct=0.25, repeats=16, n_show=2), **kwargs)
 
-# %% ../nbs/06_training.ipynb #d878b0e9
+# %% ../nbs/06_training.ipynb #4a72718a
 def _check_writable(out:Path):
     "Raise if `out` cannot be created or written to."
     try:
@@ -127,7 +127,7 @@ def build_datasets(files:list, # image files (or a folder) to train on
     if len(valid_ds) == 0: raise ValueError(f"no usable validation images among {len(valid_files)}: add images or raise valid_pct")
     return train_ds, valid_ds
 
-# %% ../nbs/06_training.ipynb #d7dadc5a
+# %% ../nbs/06_training.ipynb #79eeb434
 def pretrain_step(G, opt, L, ab, accelerator, saturation_weight:float=0., hints=None) -> dict:
     "Stage 1: one L1 step of the generator (`colour_l1`: plain L1 unless `saturation_weight`)."
     with accelerator.autocast():
@@ -159,7 +159,7 @@ def gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, lambda_l1, accelerator, satura
     opt_g.step()
     return {'d_fake': loss_d_fake.detach(), 'd_real': loss_d_real.detach(), 'g_gan': loss_g_gan.detach(), 'l1': loss_l1.detach()}
 
-# %% ../nbs/06_training.ipynb #7f37f2f5
+# %% ../nbs/06_training.ipynb #93ea403f
 @torch.no_grad()
 def validate(G, valid_dl, accelerator) -> float:
     "Mean L1 between predicted (automatic, no hints) and true ab over the validation set (all processes)."
@@ -206,7 +206,7 @@ def plot_history(history:list|str|Path, # records, or a run directory / history.
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_training.ipynb #f53e9ada
+# %% ../nbs/06_training.ipynb #7dc1cf05
 class Reporter:
     "Shows a run as it goes: in a notebook a bar over epochs, a table row and the loss plot per epoch and the latest grid; in a terminal bars and a line per epoch; in a log file one line per epoch."
     def __init__(self, show:bool=True, # anything at all (the main process only)
@@ -254,7 +254,7 @@ class Reporter:
             if self.grid_handle is None: self.grid_handle = display(grid, display_id=True)
             else: self.grid_handle.update(grid)
 
-# %% ../nbs/06_training.ipynb #4c2d09da
+# %% ../nbs/06_training.ipynb #a5ee4d12
 STAGES = ('pretrain', 'gan')
 # what may differ when resuming: lengths, and settings that change speed or logging but not a single number of the run
 RESUME_MAY_CHANGE = {'pretrain_epochs', 'gan_epochs', 'pretrain_minutes', 'gan_minutes', 'num_workers', 'n_show',
@@ -363,7 +363,7 @@ def setup_run(data, # a folder of images, or a list of image files; None when re
     return Run(cfg, out, accelerator, G, D, opt_pre, opt_g, opt_d, GANLoss(cfg.gan_mode).to(accelerator.device), ema,
                train_ds, valid_ds, [str(f) for f in files], meta, data_mean, state, history)
 
-# %% ../nbs/06_training.ipynb #1ea3c175
+# %% ../nbs/06_training.ipynb #68e8da40
 def _loader(ds, cfg:TrainConfig, accelerator, shuffle:bool) -> DataLoader:
     "A DataLoader over this process's share of `ds`, its order set per epoch by `loader.sampler.set_epoch`."
     sampler = EpochSampler(len(ds), cfg.batch_size, shuffle=shuffle, seed=cfg.seed, rank=accelerator.process_index,
@@ -454,7 +454,7 @@ def save_run(run:Run, # the run
                  'stage': trained, 'mean_ab': run.data_mean, 'config': asdict(run.cfg), 'images_seen': run.state['images_seen'],
                  'version': __version__}, run.out/'generator.pt')
 
-# %% ../nbs/06_training.ipynb #bbacc69b
+# %% ../nbs/06_training.ipynb #ac533701
 @dataclass
 class TrainResult:
     "What `train` returns: the trained networks, the history, where the files are."
@@ -526,7 +526,7 @@ def train(data, # a folder of images, or a list of image files; None when resumi
                     save_run(run, stage); last_save = time.perf_counter()
                     if stage == 'pretrain' and run.main:  # keep the generator as stage 1 left it
                         with atomic_write(run.out/'generator_pretrain.pt') as tmp: shutil.copyfile(run.out/'generator.pt', tmp)
-                    break
+                    if epoch + 1 < n_epochs: break  # ended by its time budget (a finished loop lets the bar reach its end)
             if stopped: break
     if stopped:
         s['elapsed'] = time.perf_counter() - t0
@@ -541,8 +541,8 @@ def train(data, # a folder of images, or a list of image files; None when resumi
     acc.wait_for_everyone()
     return TrainResult(run.G_eval(), acc.unwrap_model(run.D), run.history, run.out, acc.process_index, stopped, already_done)
 
-# %% ../nbs/06_training.ipynb #796484c0
-def demo_run(hints:bool=False, # train with simulated colour hints
+# %% ../nbs/06_training.ipynb #cb827525
+def demo_run(hints:bool=True, # train with simulated colour hints (the default recipe)
              epochs:tuple=(10, 6), # epochs of stage 1 and stage 2 (about 2 + 2 minutes on a 2-core CPU)
              cache_dir:str|Path|None=None, # where runs are kept (see `colorgan.datasets.cache_root`)
              show:bool=False, # show the run as it goes
