@@ -13,6 +13,8 @@ lic = licenses[cfg['license']]
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 onnx_requirements = shlex.split(cfg.get('onnx_requirements', ''))
+fid_requirements = shlex.split(cfg.get('fid_requirements', ''))
+video_requirements = shlex.split(cfg.get('video_requirements', ''))
 
 setuptools.setup(
     name=cfg['lib_name'],
@@ -29,7 +31,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=['colorgan', 'colorgan.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements, 'onnx': onnx_requirements},
+    extras_require={'dev': dev_requirements, 'onnx': onnx_requirements, 'fid': fid_requirements, 'video': video_requirements},
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',

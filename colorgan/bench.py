@@ -10,7 +10,7 @@ __all__ = ['OPTIONS', 'STAGES', 'PATHS', 'bench_data', 'straightforward_lab', 'S
 
 # %% ../nbs/23_bench.ipynb #db80df51
 import json, math, os, platform, subprocess, sys, tempfile, time, traceback
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +24,9 @@ from .images import image_files, open_image
 from .data import default_photos, ColorizationDataset
 from .generator import build_generator
 from .discriminator import PatchDiscriminator, init_weights
-from .losses import GANLoss
+from .losses import GANLoss, ColourCE
 from .engine import check_precision
-from .training import TrainConfig, pretrain_step, gan_step, _make_accelerator, _loader, _to_input
+from .training import TrainConfig, pretrain_step, gan_step, generator_for, _make_accelerator, _loader, _to_input
 from . import training as _training
 from .inference import colorize, colorize_files, onnx_generator, _has_onnxruntime
 from .hints import simulate_hints
@@ -128,9 +128,16 @@ def _repeat(ds, n_items:int):
     reps = max(1, math.ceil(n_items / len(ds)))
     return ConcatDataset([ds] * reps) if reps > 1 else ds
 
-def _models(cfg:TrainConfig, channels_last:bool, arch:str, hints:bool=False):
+def _recipe_generator(size:int, encoder:str|None=None, hints:bool|None=None) -> torch.nn.Module:
+    "The default recipe's generator at `size`, random weights (`generator_for`, as `train` builds it): what colorizing times."
+    cfg = TrainConfig(size=size, **({'encoder': encoder} if encoder else {}), **({} if hints is None else {'hints': hints}))
+    return generator_for(cfg, pretrained=False)
+
+def _models(cfg:TrainConfig, channels_last:bool, arch:str, hints:bool=False, recipe:bool=True):
     "The generator, discriminator and optimisers, built as `train` builds them (random weights: only speed is measured)."
-    G = build_generator(cfg.size, pretrained=False, arch=arch, hints=hints)
+    # colorgan's path: the generator of the recipe (`generator_for`, as `train` builds it); else the tutorial's plain U-Net
+    G = generator_for(replace(cfg, encoder=arch, hints=hints), pretrained=False) if recipe else \
+        build_generator(cfg.size, pretrained=False, arch=arch, hints=hints)
     D = PatchDiscriminator(norm=cfg.d_norm)
     init_weights(D)
     if channels_last: G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
@@ -175,7 +182,8 @@ def bench_train(path:str='colorgan', # 'straightforward' or 'colorgan'
         dl = DataLoader(_repeat(ds, n_items), batch_size=batch_size, shuffle=True, drop_last=True)
         to_input = lambda b: (b[0].to(accelerator.device), b[1].to(accelerator.device))
     hints = path == 'colorgan' and cfg.hints  # colorgan's default recipe trains with simulated colour hints, as `train` does
-    G, D, opt_pre, opt_g, opt_d = _models(cfg, opts['channels_last'], cfg.encoder if path == 'colorgan' else 'resnet18', hints)
+    G, D, opt_pre, opt_g, opt_d = _models(cfg, opts['channels_last'], cfg.encoder if path == 'colorgan' else 'resnet18', hints, path == 'colorgan')
+    ce = ColourCE(G.bin_centres).to(accelerator.device) if G.colour_head is not None else None  # weights do not change the speed
     G, D, opt_pre, opt_g, opt_d = accelerator.prepare(G, D, opt_pre, opt_g, opt_d)
     if opts['compile']: G, D = torch.compile(G), torch.compile(D)
     gan_loss = GANLoss(cfg.gan_mode).to(accelerator.device)
@@ -192,8 +200,8 @@ def bench_train(path:str='colorgan', # 'straightforward' or 'colorgan'
         t = time.perf_counter()
         L, ab = to_input(next(batches))  # the wait for the batch is part of the step
         h = simulate_hints(ab, cfg.hint_none, cfg.hint_points) if hints else None
-        if stage == 'l1': logs = pretrain_step(G, opt_pre, L, ab, accelerator, hints=h)
-        else: logs = gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, cfg.lambda_l1, accelerator, hints=h)
+        if stage == 'l1': logs = pretrain_step(G, opt_pre, L, ab, accelerator, hints=h, ce=ce, ce_weight=cfg.lambda_ce / cfg.lambda_l1)
+        else: logs = gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, cfg.lambda_l1, accelerator, hints=h, ce=ce, lambda_ce=cfg.lambda_ce)
         if ema is not None: ema.update_parameters(accelerator.unwrap_model(G))  # as `train` does when cfg.ema > 0
         logs = {k: v.item() for k, v in logs.items()}  # as `train` does; also waits for the step on a GPU
         if i >= warmup: step_s.append(time.perf_counter() - t); n_images += len(L)
@@ -223,7 +231,7 @@ def bench_infer(path:str='colorgan', # 'straightforward' or 'colorgan'
     h, w = shape
     img = open_image(photo if photo is not None else bench_data()[0][0]).resize((w, h), Image.BICUBIC)
     if device.type == 'cuda': torch.cuda.reset_peak_memory_stats(device)
-    G = build_generator(size, pretrained=False, arch=(encoder or TrainConfig.encoder) if path == 'colorgan' else 'resnet18').eval().to(device)
+    G = (_recipe_generator(size, encoder) if path == 'colorgan' else build_generator(size, pretrained=False, arch='resnet18')).eval().to(device)
     if path == 'colorgan' and (backend == 'onnx' or (backend == 'auto' and device.type == 'cpu' and _has_onnxruntime())):
         with tempfile.TemporaryDirectory() as d: G = onnx_generator(G, cache_dir=d)  # the session keeps the model it loaded
     fn = (lambda: colorize(img, G, size=size)) if path == 'colorgan' else (lambda: straightforward_colorize(img, G, size=size))
@@ -254,7 +262,7 @@ def infer_breakdown(shape:tuple=(768, 1024), # (height, width) of the photo
     h, w = shape
     img = ImageOps.fit(open_image(photo if photo is not None else bench_data()[0][0]), (w, h), Image.BICUBIC)
     buf = io.BytesIO(); img.save(buf, 'JPEG', quality=90); jpg = buf.getvalue()
-    G = build_generator(size, pretrained=False, arch=encoder or TrainConfig.encoder).eval().to(memory_format=torch.channels_last)
+    G = _recipe_generator(size, encoder).eval().to(memory_format=torch.channels_last)
     with tempfile.TemporaryDirectory() as d: Go = onnx_generator(G, cache_dir=d)
     rgb = torch.from_numpy(np.asarray(img)).permute(2, 0, 1).contiguous()
     L = rgb_to_l(rgb); ms = model_input_size(h, w, size)
@@ -286,7 +294,7 @@ def bench_hint_update(shape:tuple=(512, 512), # (height, width) of the photo sho
     from colorgan.demo import ColorizeDemo
     h, w = shape
     img = ImageOps.fit(open_image(photo if photo is not None else bench_data()[0][0]), (w, h), Image.BICUBIC)
-    G = build_generator(size, pretrained=False, arch=encoder or TrainConfig.encoder, hints=True).eval()
+    G = _recipe_generator(size, encoder, hints=True).eval()
     demo = ColorizeDemo(G, photos=[img], size=size, max_side=max(h, w))
     ts = []
     for i in range(repeats + 1):
@@ -309,7 +317,7 @@ def bench_folder(n:int=100, # photos in the folder
         src = Path(d)/'in'; src.mkdir()
         base = [ImageOps.fit(open_image(f), (w, h), Image.BICUBIC) for f in files[:n]]
         for i in range(n): base[i % len(base)].save(src/f'{i:04d}.jpg', quality=90)
-        G = build_generator(size, pretrained=False, arch=encoder or TrainConfig.encoder).eval().to(device)
+        G = _recipe_generator(size, encoder).eval().to(device)
         if backend == 'onnx' or (backend == 'auto' and device.type == 'cpu' and _has_onnxruntime()): G = onnx_generator(G, cache_dir=d)
         t = time.perf_counter()
         res = colorize_files([src], G, Path(d)/'out', size=size, show=False)

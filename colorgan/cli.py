@@ -100,34 +100,86 @@ def _hints_for(inputs:list, hint:list|None, hints_file:str|None) -> dict|None:
     if not hints_file: return None
     return load_hints_file(hints_file)
 
-def colorize_cli(inputs:list, # image files and/or folders
+def _video_hints(hint:list|None, hints_file:str|None) -> dict|None:
+    "{frame: [(x, y, colour)]} for one video, from --hint F:X,Y,#RRGGBB (F: 0 when left out) or --hints FILE keyed by frame number."
+    from colorgan.hints import parse_hint, load_hints_file
+    if hint and hints_file: raise ValueError("give --hint (for one video) or --hints FILE, not both")
+    out = {}
+    for h in hint or []:
+        frame, _, rest = h.partition(':') if ':' in h.split(',', 1)[0] else ('0', '', h)
+        try: f = int(frame)
+        except ValueError: raise ValueError(f"--hint {h!r}: expected F:X,Y,COLOUR with F a frame number, for example --hint 0:120,80,#c0392b") from None
+        out.setdefault(f, []).append(parse_hint(rest))
+    return out or (load_hints_file(hints_file) if hints_file else None)
+
+def _split_inputs(inputs:list, out:Path) -> tuple[list, list]:
+    "(photo inputs for `colorize_files`, [(video, destination)]): folders may mix photos and videos."
+    from colorgan.images import IMAGE_EXTENSIONS
+    from colorgan.video import is_video
+    photos, videos = [], []
+    for src in map(Path, inputs):
+        if src.is_dir():
+            found = sorted(f for f in src.rglob('*') if f.is_file() and not f.name.startswith('.'))
+            vids = [(f, out/f.relative_to(src)) for f in found if is_video(f)]
+            if not vids or any(f.suffix.lower() in IMAGE_EXTENSIONS for f in found): photos.append(src)  # no images: colorize_files says so
+            videos += vids
+        elif not src.exists(): raise FileNotFoundError(f"no such file or folder: {src}")
+        elif is_video(src): videos.append((src, out/src.name))
+        else: photos.append(src)
+    return photos, [(s, d.with_suffix('.mkv') if d.suffix.lower() == '.webm' else d) for s, d in videos]  # H.264 does not go in WebM
+
+def colorize_cli(inputs:list, # image and video files and/or folders
                  checkpoint:str=None, # generator.pt (or checkpoint.pt) from `colorgan train`
                  out:str=None, # output folder (-o); file names and sub-folders are kept
                  size:int=256, # short side the model sees (a multiple of 32)
-                 saturation:float=1., # scales the colours (1 = as predicted)
-                 hint:list=None, # X,Y,#RRGGBB: a colour hint at pixel (X, Y) of a single photo (repeatable)
-                 hints:str=None, # a JSON file: each photo's path relative to its input folder (its file name when files are given) -> [[x, y, "#rrggbb"], ...]
+                 saturation:float=1., # scales the colours of photos (1 = as predicted)
+                 hint:list=None, # X,Y,#RRGGBB: a colour hint at pixel (X, Y) of a single photo; F:X,Y,#RRGGBB on frame F of a single video (repeatable)
+                 hints:str=None, # a JSON file: each photo's path relative to its input folder (its file name when files are given) -> [[x, y, "#rrggbb"], ...]; for a single video, frame number -> [[x, y, "#rrggbb"], ...]
                  batch_size:int=8, # photos per model call
                  max_pixels:int=None, # refuse larger photos (decompression bombs); Pillow's limit by default
                  device:str=None, # 'cpu', 'cuda', 'mps'; the best available by default
                  backend:str='auto', # 'auto' (onnxruntime on a CPU, the fastest there; PyTorch elsewhere), 'torch' or 'onnx'
+                 temporal:bool=True, # videos: carry colour along the optical flow between frames (--no-temporal: each frame on its own)
                  quiet:bool=False, # no progress bar
                 ) -> int: # 0 if anything was colorized
-    "Colorize photos at full resolution, optionally with colour hints; unreadable files are reported and skipped."
+    "Colorize photos and videos at full resolution, optionally with colour hints; unreadable files are reported and skipped."
     from colorgan.inference import load_generator, colorize_files
     _setup_logging(quiet)
+    written, failed, n_videos = [], [], 0
     try:
         if checkpoint is None or out is None: raise ValueError("give --checkpoint RUN_DIR/generator.pt and -o OUT_DIR")
-        hint_map = _hints_for(inputs, hint, hints)
+        photos, videos = _split_inputs(inputs, Path(out))
+        if videos and (hint or hints) and (len(inputs) != 1 or Path(inputs[0]).is_dir()):
+            raise ValueError("hints for a video are given one video at a time: colorgan colorize CLIP.mp4 --hint F:X,Y,#RRGGBB or --hints FRAMES.json")
+        hint_map = _hints_for(inputs, hint, hints) if not videos else None
+        clash = [s for s, d in videos if d.resolve() == s.resolve()]
+        if clash: raise ValueError(f"refusing to overwrite input {clash[0]}: choose an output folder that is not an input")
+        if videos: from colorgan.video import colorize_video  # needs the video extra: an ImportError that says so, before any work
         G = load_generator(checkpoint, device, backend=backend)
-        res = colorize_files(inputs, G, out, size=size, saturation=saturation, batch_size=batch_size, max_pixels=max_pixels,
-                             show=not quiet, hints=hint_map)
+        if photos:
+            res = colorize_files(photos, G, out, size=size, saturation=saturation, batch_size=batch_size, max_pixels=max_pixels,
+                                 show=not quiet, hints=hint_map)
+            written, failed = res['written'], res['failed']
+        for src, dst in videos:
+            try: r = colorize_video(src, dst, G, temporal=temporal, hints=_video_hints(hint, hints), size=size, show=not quiet)
+            except ValueError as e:
+                if len(videos) == 1 and not photos: raise  # one video: its problem is the error
+                failed.append((str(src), str(e))); continue
+            written.append(r['dst']); n_videos += 1
+            if not quiet: print(f"{src}: {r['frames']} frames, {r['shots']} shots, {r['frames_per_second']:.1f} frames/s -> {dst}")
     except USER_ERRORS as e: return _fail('colorize', e)
-    print(f"colorized {len(res['written'])} photos into {out}" + (f"; {len(res['failed'])} could not be read:" if res['failed'] else ''))
-    for path, why in res['failed']: print(f"  {path}: {why}")
-    return 0 if res['written'] else 1
+    print(f"colorized {len(written) - n_videos} photos" + (f" and {n_videos} videos" if videos else '') + f" into {out}"
+          + (f"; {len(failed)} could not be read:" if failed else ''))
+    for path, why in failed: print(f"  {path}: {why}")
+    return 0 if written else 1
 
 # %% ../nbs/24_cli.ipynb #81668640
+def _fid_table(res:dict) -> str:
+    "FID and KID (x 10^3, mean ± s.e.) of each method as a markdown table."
+    lines = ['| method | FID ↓ | KID ×10³ ↓ |', '|---|---:|---:|']
+    lines += [f"| {name} | {r['fid']:.1f} | {r['kid'] * 1e3:.2f} ± {r['kid_se'] * 1e3:.2f} |" for name, r in res.items()]
+    return '\n'.join(lines)
+
 def evaluate_cli(checkpoint:list, # generator.pt files to score (one or more)
                  data:str=None, # folder of held-out colour photos
                  size:int=256, # photos are resized to this short side and center-cropped
@@ -136,19 +188,26 @@ def evaluate_cli(checkpoint:list, # generator.pt files to score (one or more)
                  json_out:str=None, # also write the results as JSON here
                  batch_size:int=8, # photos per model call
                  device:str=None, # 'cpu', 'cuda', 'mps'; the best available by default
+                 fid:bool=True, # also FID and KID of each method's outputs against the photos (needs colorgan[fid]; slow on a CPU)
                 ) -> int:
-    "Score generators on held-out photos against the gray and mean-colour baselines; prints a table (one per number of hints)."
+    "Score generators on held-out photos against the gray and mean-colour baselines; prints a table (one per number of hints), and FID and KID."
     from colorgan.inference import load_generator
     from colorgan.generator import describe_encoder
     from colorgan.engine import load_checkpoint
     from colorgan.images import image_files
-    from colorgan.metrics import evaluate, gray_predictor, mean_color_predictor, format_table
+    from colorgan.metrics import (evaluate, gray_predictor, mean_color_predictor, format_table, prepare_eval_image,
+                                  inception_weights, inception_features, fid_from_features, kid_from_features)
+    fid_note = None
     try:
         if data is None or not checkpoint: raise ValueError("give --checkpoint generator.pt [...] and --data DIR")
         try: counts = [int(n) for n in str(hints).split(',')]
         except ValueError: raise ValueError(f"--hints {hints!r}: expected numbers of points, like 0,1,5,10") from None
         if any(n < 0 for n in counts): raise ValueError(f"--hints {hints!r}: numbers of points cannot be negative")
         files = image_files(data)
+        if fid:
+            try: inception_weights()  # the extra is there and its file intact, before any work
+            except ImportError as e: fid, fid_note = False, str(e)
+        if fid and len(files) < 4: fid, fid_note = False, f"FID and KID skipped: they need at least 4 photos (hundreds for stable values), {data} has {len(files)}"
         if mean_from is not None: mean = mean_color_predictor(image_files(mean_from), size=size)
         else:
             saved = load_checkpoint(checkpoint[0]).get('mean_ab')
@@ -161,17 +220,32 @@ def evaluate_cli(checkpoint:list, # generator.pt files to score (one or more)
             print(f"{c}: {describe_encoder(G.meta)}")
         if any(counts) and not any(G.meta.get('hints') for G in models.values()):
             raise ValueError("--hints needs a generator trained with hints (colorgan train --hints); none of these was")
-        results = {}
+        results, true_features = {}, None
         for n in counts:
             preds = {'gray (ab = 0)': gray_predictor(), 'mean colour of the training photos': mean} if n == 0 else {}
             preds.update({k: G for k, G in models.items() if n == 0 or G.meta.get('hints')})
-            results[n] = evaluate(preds, files, size=size, batch_size=batch_size, device=device, hints=n)
+            if not fid:
+                results[n] = evaluate(preds, files, size=size, batch_size=batch_size, device=device, hints=n)
+                continue
+            results[n], outputs = evaluate(preds, files, size=size, batch_size=batch_size, device=device, hints=n, images=True)
+            if true_features is None: true_features = inception_features([prepare_eval_image(f, size) for f in files], device)
+            for name, images in outputs.items():
+                feats = inception_features(images, device)
+                k, se = kid_from_features(feats, true_features)
+                results[n][name].update(fid=fid_from_features(feats, true_features), kid=k, kid_se=se)
+            del outputs
     except USER_ERRORS as e: return _fail('evaluate', e)
     for n, res in results.items():
         print(f"\n{len(files)} photos from {data}, {size}x{size}" + (f", {n} hints each (sampled from the truth)" if n else '') + '\n')
         print(format_table(res))
+        if fid:
+            print(f"\nFID and KID against the {len(files)} photos (Inception-v3 features; KID: mean ± s.e. over random subsets, "
+                  "no photo compared with its own colorization)\n")
+            print(_fid_table(res))
+    if fid_note: print(f"\n{fid_note}")
     if json_out:
         payload = {'data': str(data), 'size': size, 'n': len(files), 'results': results[0] if counts == [0] else {str(n): r for n, r in results.items()}}
+        if fid_note: payload['fid_skipped'] = fid_note
         with atomic_write(json_out) as tmp: tmp.write_text(json.dumps(payload, indent=1))
     return 0
 
@@ -223,14 +297,14 @@ COMMANDS = {'train': train_cli, 'colorize': colorize_cli, 'evaluate': evaluate_c
 def command_parser(cmd:str) -> argparse.ArgumentParser:
     "The parser of `colorgan CMD`: options from the command's parameters (and, for train, from `TrainConfig`'s fields)."
     from colorgan.training import TrainConfig
-    from colorgan.generator import ENCODERS
+    from colorgan.generator import ENCODERS, SPREADS
     from colorgan.engine import PRECISIONS
     func = COMMANDS[cmd]
     p = argparse.ArgumentParser(prog=f'colorgan {cmd}', description=func.__doc__)
     if cmd == 'colorize':
-        p.add_argument('inputs', nargs='+', help='image files and/or folders')
-        p.add_argument('--hint', action='append', metavar='X,Y,#RRGGBB',
-                       help='a colour hint at pixel (X, Y) of a single photo, (0, 0) top left (repeatable)')
+        p.add_argument('inputs', nargs='+', help='image and video files and/or folders (videos: .mp4, .avi, .mkv, .mov, .m4v, .webm)')
+        p.add_argument('--hint', action='append', metavar='[F:]X,Y,#RRGGBB',
+                       help='a colour hint at pixel (X, Y) of a single photo, (0, 0) top left, or on frame F of a single video (repeatable)')
     if cmd == 'evaluate': p.add_argument('--checkpoint', nargs='+', required=True, help='generator.pt files to score (one or more)')
     add_options(p, func, skip={'colorize': ('inputs', 'hint'), 'evaluate': ('checkpoint',)}.get(cmd, ()),
                 short={'out': '-o'} if cmd in ('colorize', 'export') else None, choices={'encoder': ENCODERS})
@@ -238,7 +312,7 @@ def command_parser(cmd:str) -> argparse.ArgumentParser:
         g = p.add_argument_group("training settings (TrainConfig's fields; those not given keep their defaults, or the checkpoint's when resuming)")
         add_options(g, TrainConfig, defaults_given=False,
                     choices=dict(encoder=ENCODERS, gan_mode=('vanilla', 'lsgan', 'hinge'), d_norm=('batch', 'instance', 'spectral', 'none'),
-                                 mixed_precision=PRECISIONS, lr_schedule=('constant', 'cosine')))
+                                 mixed_precision=PRECISIONS, lr_schedule=('constant', 'cosine'), spread=SPREADS))
     return p
 
 def main(argv:list|None=None, # the arguments; sys.argv[1:] when None

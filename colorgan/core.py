@@ -33,8 +33,9 @@ def _import_torchvision():
     _tv_lib = torch.library.Library("torchvision", "DEF")
     for schema in _MISSING_OPS: _tv_lib.define(schema)
     import torchvision
-    # a log record rather than a warning: it names no file path, and says the same on every machine
-    log.warning(f"torchvision's compiled extension is unavailable ({reason}); colorgan uses only its pure-Python "
+    # an info record, silent unless asked for: colorgan needs neither torchvision.ops nor its decoders, so on such an
+    # install (a CUDA wheel on a CPU-only machine, say) nothing is wrong for colorgan, and a warning would say otherwise
+    log.info(f"torchvision's compiled extension is unavailable ({reason}); colorgan uses only its pure-Python "
                 "parts (models, transforms). torchvision.ops and torchvision.io decoding will not work.")
     return False
 

@@ -7,7 +7,7 @@ __all__ = ['load_generator', 'model_input_size', 'predict_lab', 'lab_to_uint8', 
            'photo_size', 'colorize_files', 'export_onnx', 'OnnxGenerator', 'onnx_generator']
 
 # %% ../nbs/07_inference.ipynb #bbf0d99a
-import copy
+import copy, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,7 +37,8 @@ def load_generator(path:str|Path, # a generator.pt or checkpoint.pt from `colorg
     if 'state' in ck and ck.get('ema') is not None:  # a training checkpoint: its moving average, as generator.pt has
         weights = {k[len('module.'):]: v for k, v in ck['ema'].items() if k.startswith('module.')}
     G = build_generator(meta.get('size', ck.get('config', {}).get('size', 256)), pretrained=False,
-                        arch=meta.get('arch', 'resnet18'), hints=meta.get('hints', False))
+                        arch=meta.get('arch', 'resnet18'), hints=meta.get('hints', False),
+                        spread=meta.get('spread', 'grid'), bins=meta.get('bins') or None)
     try: G.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})
     except RuntimeError as e:
         raise ValueError(f"{path} does not hold the weights of the generator it describes ({meta.get('arch')}, "
@@ -222,6 +223,10 @@ def colorize_files(inputs:list, # image files and/or folders
     return {'written': written, 'failed': failed}
 
 # %% ../nbs/07_inference.ipynb #4b7a2c7b
+def _spread(G, hints:torch.Tensor, L:torch.Tensor) -> torch.Tensor:
+    "The spread of `hints` that generator `G` was trained with (computed outside an exported model)."
+    return spread_hints(hints, L if G.meta.get('spread') == 'bilateral' else None)
+
 def export_onnx(generator:Generator, # a trained generator (left as it is: a CPU copy is exported)
                 path:str|Path, # the .onnx file to write
                 size:int=256, # the example input's side (any multiple of 32 works afterwards)
@@ -235,11 +240,14 @@ def export_onnx(generator:Generator, # a trained generator (left as it is: a CPU
         L = torch.rand(b, 1, h, w) * 2 - 1
         if not has_hints: return (L,)
         hints = torch.zeros(b, 3, h, w); hints[:, :, 2:5, 3:6] = torch.tensor([0.3, -0.2, 1.]).view(1, 3, 1, 1)
-        return L, hints, spread_hints(hints)
+        return L, hints, _spread(G, hints, L)
     dyn = {n: {0: 'batch', 2: 'height', 3: 'width'} for n in names + ['ab']}
     with atomic_write(path) as tmp:
-        torch.onnx.export(G, example(1, size, size), str(tmp), input_names=names, output_names=['ab'], dynamo=False,
-                          dynamic_axes=dyn, opset_version=17)
+        with warnings.catch_warnings():  # tracing warns of the shapes it fixes as constants (the check below tests other
+            warnings.filterwarnings('ignore', category=torch.jit.TracerWarning)  # sizes) and of its own age: expected here
+            warnings.filterwarnings('ignore', message='.*legacy TorchScript')
+            torch.onnx.export(G, example(1, size, size), str(tmp), input_names=names, output_names=['ab'], dynamo=False,
+                              dynamic_axes=dyn, opset_version=17)
         if not check: return None
         import onnxruntime as ort
         sess = ort.InferenceSession(str(tmp), providers=['CPUExecutionProvider'])
@@ -272,7 +280,7 @@ class OnnxGenerator:
         feeds = {'L': L.detach().float().cpu().contiguous().numpy()}
         if self.meta.get('hints'):
             h = (hints if hints is not None else L.new_zeros(L.shape[0], 3, *L.shape[2:])).detach().float().cpu().contiguous()
-            feeds.update(hints=h.numpy(), spread=spread_hints(h).numpy())
+            feeds.update(hints=h.numpy(), spread=_spread(self, h, L.detach().float().cpu()).numpy())
         elif hints is not None: raise ValueError("this generator was trained without hints, so it cannot use them")
         return torch.from_numpy(self.session.run(['ab'], feeds)[0])
 

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['STAGES', 'RESUME_MAY_CHANGE', 'TrainConfig', 'demo_config', 'build_datasets', 'pretrain_step', 'gan_step', 'validate',
-           'sample_grid', 'plot_history', 'Reporter', 'Run', 'saved_config', 'setup_run', 'train_step', 'end_epoch',
-           'inference_state', 'save_run', 'TrainResult', 'train', 'demo_run']
+           'sample_grid', 'plot_history', 'Reporter', 'Run', 'generator_for', 'saved_config', 'setup_run', 'train_step',
+           'end_epoch', 'inference_state', 'save_run', 'TrainResult', 'train', 'demo_run']
 
 # %% ../nbs/06_training.ipynb #0e5fa02b
 import dataclasses, json, math, shutil, sys, time
@@ -20,9 +20,9 @@ from .core import log, atomic_write, atomic_save, image_grid, seed_everything
 from .lab import rgb_to_model, model_to_rgb
 from .images import image_files
 from .data import split_files, ColorizationDataset
-from .generator import build_generator, describe_encoder, check_size, ENCODERS
+from .generator import build_generator, describe_encoder, check_size, ENCODERS, SPREADS
 from .discriminator import PatchDiscriminator, init_weights
-from .losses import GANLoss, colour_l1, generator_loss
+from .losses import GANLoss, colour_l1, generator_loss, ab_bins, soft_encode, rebalance_weights, ColourCE, bin_counts
 from .hints import simulate_hints
 from .engine import (autocast_mode, check_precision, loader_settings, cache_gb, rng_state, set_rng_state, load_checkpoint, EpochSampler,
                      lr_factor, ema_model, mean_ab, init_ab_head, StopSignals, check_resume_files)
@@ -43,6 +43,7 @@ class TrainConfig:
     hints:bool = True # train with simulated colour hints, so that the model also takes a user's; on by default since its automatic colours measured no worse (see the hints lesson); False: the plain pix2pix generator
     hint_none:float = 0.5 # with hints: share of photos given none (automatic colorization)
     hint_points:float = 8. # with hints: mean number of points for a photo that gets some
+    spread:str = SPREADS[0] # with hints: how the network sees them spread, 'grid' (the default: hints measured to work with it) or 'bilateral' (along the lightness too)
     lr_pretrain:float = 5e-4 # Adam learning rate of stage 1 (measured best for the ImageNet encoder: 1e-4 learns too slowly)
     lr_g:float = 2e-4 # generator learning rate of stage 2
     lr_d:float = 2e-4 # discriminator learning rate
@@ -51,6 +52,11 @@ class TrainConfig:
     beta1:float = 0.5 # Adam beta1 of stage 2 (pix2pix)
     beta2:float = 0.999 # Adam beta2 of stage 2
     lambda_l1:float = 100. # weight of the L1 term in the generator's GAN-stage loss
+    bin_step:float = 0. # predict colour as a distribution over ab cells of this side (Lab units; Zhang et al. 2016: 10), beside L1 and GAN; 0: off
+    lambda_ce:float = 100. # with bin_step: weight of the cells' cross-entropy, beside lambda_l1 (stage 1: both divided by lambda_l1)
+    rebalance:float = 0.5 # with bin_step: share of uniform mixed into the colour prior whose inverse weighs the cross-entropy (1: no rebalancing)
+    temperature:float = 0.38 # with bin_step: the annealed mean's temperature (1: the mean; towards 0: the most likely cell)
+    vividness:float = 0.5 # with bin_step: how much of the rebalancing the colorizer keeps when it colours (0: none, the photos' own odds; 1: all)
     gan_mode:str = 'vanilla' # 'vanilla' (BCE), 'lsgan' (MSE) or 'hinge'
     d_norm:str = 'batch' # discriminator normalisation: 'batch', 'instance', 'spectral', 'none'
     valid_pct:float = 0.1 # share of the images held out for validation
@@ -85,6 +91,10 @@ class TrainConfig:
         if not 0 <= self.hint_none <= 1: raise ValueError(f"hint_none must be in [0, 1], got {self.hint_none}")
         if self.hint_points < 1: raise ValueError(f"hint_points must be at least 1, got {self.hint_points}")
         if self.checkpoint_minutes <= 0: raise ValueError(f"checkpoint_minutes must be positive, got {self.checkpoint_minutes}")
+        if self.spread not in SPREADS: raise ValueError(f"spread must be one of {', '.join(SPREADS)}, got {self.spread!r}")
+        if self.bin_step < 0: raise ValueError(f"bin_step must be 0 (off) or a positive cell side in Lab units, got {self.bin_step}")
+        if not 0 <= self.vividness <= 1: raise ValueError(f"vividness must be in [0, 1], got {self.vividness}")
+        if not 0 < self.temperature <= 1: raise ValueError(f"temperature must be in (0, 1], got {self.temperature}")
         check_precision(self.mixed_precision)
 
 def demo_config(**kwargs) -> TrainConfig:
@@ -128,21 +138,28 @@ def build_datasets(files:list, # image files (or a folder) to train on
     return train_ds, valid_ds
 
 # %% ../nbs/06_training.ipynb #79eeb434
-def pretrain_step(G, opt, L, ab, accelerator, saturation_weight:float=0., hints=None) -> dict:
-    "Stage 1: one L1 step of the generator (`colour_l1`: plain L1 unless `saturation_weight`)."
+def _predict(G, L, hints, ce):
+    "G's ab, and its cells' logits when there is a cross-entropy to compute."
+    return G(L, hints, logits=True) if ce is not None else (G(L, hints), None)
+
+def pretrain_step(G, opt, L, ab, accelerator, saturation_weight:float=0., hints=None, ce=None, ce_weight:float=0.) -> dict:
+    "Stage 1: one L1 step of the generator (`colour_l1`: plain L1 unless `saturation_weight`; plus `ce_weight` x `ce` with colour cells)."
     with accelerator.autocast():
-        fake = G(L, hints)
-    loss = colour_l1(fake.float(), ab, saturation_weight)
+        fake, z = _predict(G, L, hints, ce)
+    loss = l1 = colour_l1(fake.float(), ab, saturation_weight)
+    logs = {'l1': l1.detach()}
+    if ce is not None:
+        c = ce(z, ab); loss = loss + ce_weight * c; logs['ce'] = c.detach()
     opt.zero_grad(set_to_none=True)
     accelerator.backward(loss)
     opt.step()
-    return {'l1': loss.detach()}
+    return logs
 
 def gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, lambda_l1, accelerator, saturation_weight:float=0., gan_weight:float=1.,
-             hints=None) -> dict:
+             hints=None, ce=None, lambda_ce:float=0.) -> dict:
     "Stage 2: one pix2pix step: the discriminator on real and (detached) fake pairs, then the generator (GAN term x `gan_weight`)."
     with accelerator.autocast():
-        fake = G(L, hints)
+        fake, z = _predict(G, L, hints, ce)
         # the discriminator: real pairs should score real, fake pairs fake; the two losses averaged
         loss_d_fake = gan_loss(D(L, fake.detach()).float(), False)
         loss_d_real = gan_loss(D(L, ab).float(), True)
@@ -154,10 +171,12 @@ def gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, lambda_l1, accelerator, satura
     # are never used (opt_d.zero_grad comes first next step), and with several processes they are not synced.
     with accelerator.no_sync(D), accelerator.autocast():
         loss_g, loss_g_gan, loss_l1 = generator_loss(gan_loss, D(L, fake).float(), fake.float(), ab, lambda_l1, saturation_weight, gan_weight)
+        if ce is not None: loss_ce = ce(z, ab); loss_g = loss_g + lambda_ce * loss_ce
         opt_g.zero_grad(set_to_none=True)
         accelerator.backward(loss_g)
     opt_g.step()
-    return {'d_fake': loss_d_fake.detach(), 'd_real': loss_d_real.detach(), 'g_gan': loss_g_gan.detach(), 'l1': loss_l1.detach()}
+    return {'d_fake': loss_d_fake.detach(), 'd_real': loss_d_real.detach(), 'g_gan': loss_g_gan.detach(), 'l1': loss_l1.detach(),
+            **({'ce': loss_ce.detach()} if ce is not None else {})}
 
 # %% ../nbs/06_training.ipynb #93ea403f
 @torch.no_grad()
@@ -272,6 +291,7 @@ class Run:
     opt_g:torch.optim.Optimizer
     opt_d:torch.optim.Optimizer
     gan_loss:GANLoss
+    ce:ColourCE|None # the colour cells' cross-entropy (with bin_step), else None
     ema:object # the generator's moving average, or None
     train_ds:ColorizationDataset
     valid_ds:ColorizationDataset
@@ -303,6 +323,17 @@ def _param_groups(G, lr:float, encoder_lr_mult:float) -> list:
     enc = {id(p) for p in G.unet.layers[0].parameters()}
     return [{'params': [p for p in G.parameters() if id(p) not in enc], 'lr': lr, 'base_lr': lr},
             {'params': [p for p in G.parameters() if id(p) in enc], 'lr': lr * encoder_lr_mult, 'base_lr': lr * encoder_lr_mult}]
+
+def generator_for(cfg:TrainConfig, # the run's configuration
+                  pretrained:bool|None=None, # override `cfg.pretrained` (False: random weights, e.g. to time it)
+                 ) -> torch.nn.Module:
+    "The generator a run with `cfg` trains: its encoder, hints and their spread, and colour cells, as configured."
+    centres = ab_bins(cfg.bin_step) if cfg.bin_step else None
+    pretrained = cfg.pretrained if pretrained is None else pretrained
+    G = build_generator(cfg.size, pretrained=pretrained, weights=cfg.encoder_weights if pretrained else None, arch=cfg.encoder,
+                        hints=cfg.hints, spread=cfg.spread, bins=centres)
+    if centres is not None: G.meta.update(temperature=cfg.temperature, vividness=cfg.vividness)
+    return G
 
 def saved_config(out:str|Path, # the run directory
                 ) -> TrainConfig:
@@ -336,9 +367,12 @@ def setup_run(data, # a folder of images, or a list of image files; None when re
     seed_everything(cfg.seed)
     files = sorted(map(Path, image_files(data) if isinstance(data, (str, Path)) else data), key=str)
     train_ds, valid_ds = build_datasets(files, cfg, accelerator.num_processes)
-    G = build_generator(cfg.size, pretrained=cfg.pretrained, weights=cfg.encoder_weights, arch=cfg.encoder, hints=cfg.hints)
+    G = generator_for(cfg)
+    centres = G.bin_centres if G.colour_head is not None else None
     D = init_weights(PatchDiscriminator(norm=cfg.d_norm))
     data_mean = mean_ab(train_ds)
+    ce = None if centres is None else ColourCE(centres, rebalance_weights(bin_counts(train_ds, centres), centres, cfg.rebalance))
+    if ce is not None: G.bin_log_weights.copy_(ce.weights.log())  # so that a colorizer can undo the rebalancing (`vividness`)
     if cfg.init_ab_mean: init_ab_head(G, data_mean)
     if cfg.channels_last: G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
     opt_pre = torch.optim.Adam(_param_groups(G, cfg.lr_pretrain, cfg.encoder_lr_mult))
@@ -360,7 +394,8 @@ def setup_run(data, # a folder of images, or a list of image files; None when re
     if ck is not None:
         if ck.get('scaler') and accelerator.scaler is not None: accelerator.scaler.load_state_dict(ck['scaler'])
         set_rng_state(ck['rng'])
-    return Run(cfg, out, accelerator, G, D, opt_pre, opt_g, opt_d, GANLoss(cfg.gan_mode).to(accelerator.device), ema,
+    return Run(cfg, out, accelerator, G, D, opt_pre, opt_g, opt_d, GANLoss(cfg.gan_mode).to(accelerator.device),
+               None if ce is None else ce.to(accelerator.device), ema,
                train_ds, valid_ds, [str(f) for f in files], meta, data_mean, state, history)
 
 # %% ../nbs/06_training.ipynb #68e8da40
@@ -393,9 +428,10 @@ def train_step(run:Run, # the run
             group['lr'] = 0. if frozen else group['base_lr'] * lr_f
     L, ab = _to_input(rgb, acc, cfg.channels_last)
     hints = simulate_hints(ab, cfg.hint_none, cfg.hint_points) if cfg.hints else None
-    if stage == 'pretrain': logs = pretrain_step(run.G, run.opt_pre, L, ab, acc, cfg.saturation_weight, hints)
+    if stage == 'pretrain': logs = pretrain_step(run.G, run.opt_pre, L, ab, acc, cfg.saturation_weight, hints, run.ce, cfg.lambda_ce / cfg.lambda_l1)
     else: logs = gan_step(run.G, run.D, run.opt_g, run.opt_d, L, ab, run.gan_loss, cfg.lambda_l1, acc, cfg.saturation_weight,
-                          gan_weight=min(1., progress / cfg.gan_warmup) if cfg.gan_warmup else 1., hints=hints)
+                          gan_weight=min(1., progress / cfg.gan_warmup) if cfg.gan_warmup else 1., hints=hints,
+                          ce=run.ce, lambda_ce=cfg.lambda_ce)
     if run.ema is not None: run.ema.update_parameters(acc.unwrap_model(run.G))
     logs = {k: v.item() for k, v in logs.items()}
     bad = [k for k, v in logs.items() if not math.isfinite(v)]
