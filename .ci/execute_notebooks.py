@@ -101,7 +101,7 @@ def execute(path:Path, cwd:Path, timeout:float | None) -> tuple[object, dict]:
                 raise CellError(f'{rel(path)}: cell {i} failed ({type(e).__name__}):\n{_ANSI.sub("", str(e))}') from None
             counts['run'] += 1
             if time.time() - t > 10: print(f'  cell {i}: {time.time() - t:.0f} s', flush=True)
-        client.set_widgets_metadata()
+        nb.metadata.pop('widgets', None)  # no saved widget state: GitHub cannot show it, and it weighs megabytes
     return nb, counts
 
 def run(paths:list[Path], record:Path, cwd:Path, timeout:float | None) -> int:

@@ -14,8 +14,8 @@ import torch
 from PIL import Image
 
 from .core import log
-from .images import open_image, image_files, _scan, _decode, _resize_short, _to_tensor
-import torchvision.transforms.v2 as T  # after colorgan.core, which makes torchvision importable (see 00_core)
+from .images import open_image, image_files, scan_files, decode_image, resize_short, image_tensor
+import torchvision.transforms.v2 as T  # after colorgan.core, which makes torchvision importable (see 20_core)
 
 # %% ../nbs/02_data.ipynb #b50c3e9a
 _SKIMAGE_PHOTOS = ('astronaut.png', 'chelsea.png', 'coffee.png', 'motorcycle_left.png', 'motorcycle_right.png', 'rocket.jpg')
@@ -62,7 +62,7 @@ class ColorizationDataset(torch.utils.data.Dataset):
         self.size, self.train, self.max_pixels = size, train, max_pixels
         self.short = round(margin * size) if train else size
         files = image_files(files)
-        self.files, self.skipped, self._cache = _scan(files, self.short if cache else None, max_pixels, drop_gray, n_workers)
+        self.files, self.skipped, self._cache = scan_files(files, self.short if cache else None, max_pixels, drop_gray, n_workers)
         if not self.files:
             raise ValueError(f"none of the {len(files)} image files is a usable colour photo "
                              f"({len(self.skipped['unreadable'])} unreadable, {len(self.skipped['grayscale'])} grayscale)")
@@ -75,13 +75,13 @@ class ColorizationDataset(torch.utils.data.Dataset):
     def load(self, i:int) -> torch.Tensor:
         "Photo `i` as a `uint8` `(3, H, W)` tensor, shorter side `self.short`, before cropping."
         if self._cache is not None: return self._cache[i]
-        return _to_tensor(_resize_short(_decode(self.files[i], self.max_pixels, self.short), self.short))
+        return image_tensor(resize_short(decode_image(self.files[i], self.max_pixels, self.short), self.short))
 
     def __getitem__(self, i:int) -> torch.Tensor:
         if self._cache is not None: return self.tfm(self._cache[i]).clone()  # a copy: changing an item must not change the cache
-        img = _decode(self.files[i], self.max_pixels, self.short)  # JPEGs decoded at a reduced scale when that is still large enough
+        img = decode_image(self.files[i], self.max_pixels, self.short)  # JPEGs decoded at a reduced scale when that is still large enough
         # a random crop covers a share of the photo's area whatever its resolution: crop the decoded photo directly
-        return _to_tensor(self.tfm(img if self.train else _resize_short(img, self.short)))
+        return image_tensor(self.tfm(img if self.train else resize_short(img, self.short)))
 
     def __repr__(self):
         return (f"{type(self).__name__}({len(self)} photos, size={self.size}, train={self.train}, "

@@ -1,0 +1,256 @@
+"""Static checks of the committed course: notebook outputs, sizes, exercises, lesson order and private imports.
+
+    python .ci/check_course.py                       # every check
+    python .ci/check_course.py --only imports,private
+    python .ci/check_course.py --skip size
+    python .ci/check_course.py --list                # the check names, with what each checks
+
+Reads nbs/*.ipynb and colorgan/*.py as they are on disk (paths from settings.ini); executes nothing and imports
+neither colorgan nor torch (standard library only, a second or so). Checks:
+
+- paths:      no machine paths (/tmp/, /work/, /root/, /home/, /Users/, C:\\, ipykernel_, /usr/lib/python,
+              site-packages/, .venv/) in any output: stream text, text/plain, text/html, text/markdown, tracebacks.
+- tracebacks: no output of type 'error', no 'Traceback (most recent call last)' in any output.
+- warnings:   no 'Warning' in stderr stream output or in text/plain output.
+- size:       each notebook under 1 MB (1,048,576 bytes) on disk, and no saved widget state (metadata 'widgets').
+- exercises:  each lesson (name starting with a number below 20) has, among its last three cells, a markdown cell
+              starting with '## Exercises', followed by at least two numbered items.
+- imports:    lesson order. A lesson may import colorgan modules (`from colorgan.X import`, `import colorgan.X`,
+              `from colorgan import X`, `from .X import`, `colorgan.X.` attributes) only from lessons with a smaller
+              number, from appendices (number 20 and up) or from itself; the module -> notebook map comes from each
+              notebook's `#| default_exp`. Code inside strings (a subprocess's `-c` code) is not looked at.
+- private:    no cross-module import of a private name (`_name`, not a dunder) in colorgan/*.py (not _modidx.py):
+              `from .X import _name` or `from colorgan.X import _name`, anywhere in the file.
+
+Prints one line per violation (`FILE: what is wrong [check]`), then a summary line; exits 1 if an enabled check
+failed.
+"""
+import argparse, ast, json, re, sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nbtools import ROOT, rel, read_nb, source, directives, nbs_path, library_files
+
+MAX_BYTES = 2**20
+SNIPPET = 60
+PATHS = ('/tmp/', '/work/', '/root/', '/home/', '/Users/', 'C:\\', 'ipykernel_', '/usr/lib/python', 'site-packages/', '.venv/')
+_PATHS = re.compile('|'.join(re.escape(p) for p in PATHS))
+TRACEBACK = 'Traceback (most recent call last)'
+TEXT_TYPES = ('text/plain', 'text/html', 'text/markdown')
+_ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
+_NUM = re.compile(r'(\d+)_')
+_ITEM = re.compile(r'^ {0,3}\d+[.)]\s+\S', re.M)
+
+def notebooks() -> list[Path]: return sorted(nbs_path().glob('*.ipynb'))
+
+def number(path) -> int | None:
+    m = _NUM.match(Path(path).name)
+    return int(m.group(1)) if m else None
+
+def is_lesson(path) -> bool:
+    n = number(path)
+    return n is not None and n < 20
+
+def text(x) -> str: return ''.join(x) if isinstance(x, list) else (x or '')
+
+def snippet(s:str, start:int, end:int) -> str:
+    "About SNIPPET characters of `s` around s[start:end], on one line."
+    a = max(0, min(start - 20, end - SNIPPET))
+    out = ' '.join(s[a:a + SNIPPET].split())
+    return ('…' if a else '') + out + ('…' if a + SNIPPET < len(s) else '')
+
+def output_texts(out) -> list[tuple[str, str]]:
+    "(kind, text) of one output, ANSI codes removed: stream text, the text mime types, an error's name, value, traceback."
+    t = out.get('output_type')
+    if t == 'stream': r = [(f"{out.get('name', 'stream')} stream", text(out.get('text')))]
+    elif t == 'error':
+        r = [('error', f"{out.get('ename', '')}: {out.get('evalue', '')}\n" + '\n'.join(out.get('traceback', [])))]
+    else: r = [(m, text(out.get('data', {}).get(m))) for m in TEXT_TYPES if m in out.get('data', {})]
+    return [(k, _ANSI.sub('', s)) for k, s in r]
+
+def code_outputs(nb):
+    "(cell index, output) for every output of every code cell."
+    for i, c in enumerate(nb['cells']):
+        if c.get('cell_type') == 'code':
+            for o in c.get('outputs', []): yield i, o
+
+# --- checks: each takes the loaded notebooks {path: nb} and returns a list of violation lines ---
+
+def check_paths(nbs) -> list[str]:
+    bad = []
+    for p, nb in nbs.items():
+        for i, o in code_outputs(nb):
+            for kind, s in output_texts(o):
+                shown = -1  # end of the last reported snippet: matches inside it are not reported again
+                for m in _PATHS.finditer(s):
+                    if m.start() < shown: continue
+                    bad.append(f'{rel(p)}: cell {i}, {kind}: machine path {m.group()!r} in {snippet(s, m.start(), m.end())!r}')
+                    shown = m.start() + SNIPPET - 20
+    return bad
+
+def check_tracebacks(nbs) -> list[str]:
+    bad = []
+    for p, nb in nbs.items():
+        for i, o in code_outputs(nb):
+            if o.get('output_type') == 'error':
+                bad.append(f"{rel(p)}: cell {i}: error output {o.get('ename', '?')}: {' '.join(str(o.get('evalue', '')).split())[:SNIPPET]}")
+                continue
+            for kind, s in output_texts(o):
+                if (k := s.find(TRACEBACK)) >= 0:
+                    bad.append(f'{rel(p)}: cell {i}, {kind}: {snippet(s, k, k + len(TRACEBACK) + 30)!r}')
+    return bad
+
+def check_warnings(nbs) -> list[str]:
+    bad = []
+    for p, nb in nbs.items():
+        for i, o in code_outputs(nb):
+            for kind, s in output_texts(o):
+                if kind not in ('stderr stream', 'text/plain'): continue
+                lines = [l for l in s.splitlines() if 'Warning' in l]
+                if lines:
+                    more = f' (+{len(lines) - 1} more lines)' if len(lines) > 1 else ''
+                    k = lines[0].find('Warning')
+                    bad.append(f'{rel(p)}: cell {i}, {kind}: {snippet(lines[0], k, k + 7)!r}{more}')
+    return bad
+
+def check_size(nbs) -> list[str]:
+    bad = []
+    for p, nb in nbs.items():
+        n = p.stat().st_size
+        if n >= MAX_BYTES: bad.append(f'{rel(p)}: {n:,} bytes ({n / 2**20:.2f} MB), over the 1 MB limit')
+        if 'widgets' in nb.get('metadata', {}):
+            w = len(json.dumps(nb['metadata']['widgets']))
+            bad.append(f"{rel(p)}: saved widget state (metadata 'widgets', {w:,} bytes)")
+    return bad
+
+def check_exercises(nbs) -> list[str]:
+    bad = []
+    for p, nb in nbs.items():
+        if not is_lesson(p): continue
+        last = nb['cells'][-3:]
+        k = next((j for j, c in enumerate(last) if c.get('cell_type') == 'markdown' and source(c).lstrip().startswith('## Exercises')), None)
+        if k is None:
+            bad.append(f"{rel(p)}: no markdown cell starting with '## Exercises' among its last three cells")
+            continue
+        after = source(last[k]).lstrip().split('\n', 1)[1:] + [source(c) for c in last[k + 1:] if c.get('cell_type') == 'markdown']
+        items = sum(len(_ITEM.findall(s)) for s in after)
+        if items < 2: bad.append(f"{rel(p)}: '## Exercises' (cell {len(nb['cells']) - len(last) + k}) has {items} numbered item(s), needs at least 2")
+    return bad
+
+def exported_modules(nbs) -> dict[str, Path]:
+    "module (dotted, without `colorgan.`) -> the notebook whose `#| default_exp` names it"
+    mods = {}
+    for p, nb in nbs.items():
+        for c in nb['cells']:
+            if c.get('cell_type') == 'code' and (d := directives(source(c)).get('default_exp')):
+                mods.setdefault(d[0], p)
+                break
+    return mods
+
+_MAGIC = re.compile(r'^(\s*)[!%?].*$', re.M)
+_IMPORT_RE = re.compile(r'(?:^|[;:]\s*)(?:from\s+colorgan\.([\w.]+)\s+import|import\s+colorgan\.([\w.]+)|from\s+\.([\w.]+)\s+import'
+                        r'|from\s+colorgan\s+import\s+\(?\s*([\w\s,]+))', re.M)
+
+def imported_modules(src:str, mods) -> set[str]:
+    "colorgan modules a cell imports (or uses as `colorgan.X.`), as keys of `mods` where one matches, else as written."
+    def known(name):  # the longest exported module that `name` is, or lies inside
+        parts = name.split('.')
+        for k in range(len(parts), 0, -1):
+            if '.'.join(parts[:k]) in mods: return '.'.join(parts[:k])
+        return name
+    found = set()
+    try: tree = ast.parse(_MAGIC.sub(lambda m: m.group(1) + 'pass', src))
+    except SyntaxError: tree = None
+    if tree is None:  # not Python even without its magics: look at the lines
+        for m in _IMPORT_RE.finditer(src):
+            if m.group(4): found |= {n for n in re.split(r'[\s,]+', m.group(4)) if n in mods}
+            else: found.add(known(m.group(1) or m.group(2) or m.group(3)))
+        return found
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Import):
+            found |= {known(a.name[len('colorgan.'):]) for a in n.names if a.name.startswith('colorgan.')}
+        elif isinstance(n, ast.ImportFrom):
+            base = n.module if n.level == 0 else ('colorgan.' + n.module if n.level == 1 and n.module else 'colorgan' if n.level == 1 else None)
+            if base == 'colorgan': found |= {a.name for a in n.names if a.name in mods}
+            elif base and base.startswith('colorgan.'): found.add(known(base[len('colorgan.'):]))
+        elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == 'colorgan' and n.attr in mods:
+            found.add(n.attr)
+    return found
+
+def check_imports(nbs) -> list[str]:
+    mods, bad = exported_modules(nbs), []
+    for p, nb in nbs.items():
+        n, cells = number(p), {}
+        for i, c in enumerate(nb['cells']):
+            if c.get('cell_type') != 'code': continue
+            for m in imported_modules(source(c), mods): cells.setdefault(m, []).append(i)
+        for m, idx in sorted(cells.items()):
+            where = f" (cell{'s' if len(idx) > 1 else ''} {', '.join(map(str, idx))})"
+            q = mods.get(m)
+            if q is None:
+                if m != '_modidx': bad.append(f'{rel(p)} imports colorgan.{m}, which no notebook exports (#| default_exp){where}')
+                continue
+            if q == p or not is_lesson(p): continue
+            k = number(q)
+            if k is None: bad.append(f'{rel(p)} imports colorgan.{m} ({q.stem}), not an earlier lesson or an appendix{where}')
+            elif k < 20 and k >= n: bad.append(f'{rel(p)} imports colorgan.{m} ({q.stem}), a later lesson{where}')
+    return bad
+
+def check_private(nbs) -> list[str]:
+    bad = []
+    for f in library_files():
+        own = f.stem
+        try: tree = ast.parse(f.read_text(encoding='utf-8'), str(f))
+        except SyntaxError as e:
+            bad.append(f'{rel(f)}:{e.lineno}: does not parse ({e.msg})')
+            continue
+        for n in ast.walk(tree):
+            if not isinstance(n, ast.ImportFrom): continue
+            if n.level == 1 and n.module: mod = n.module
+            elif n.level == 0 and n.module and n.module.startswith('colorgan.'): mod = n.module[len('colorgan.'):]
+            else: continue
+            if mod == own: continue
+            names = [a.name for a in n.names if a.name.startswith('_') and not (a.name.startswith('__') and a.name.endswith('__'))]
+            if names: bad.append(f"{rel(f)}:{n.lineno}: imports private {', '.join(names)} from colorgan.{mod}")
+    return bad
+
+CHECKS = {
+    'paths': (check_paths, 'no machine paths (/tmp/, /home/, site-packages/, ...) in notebook outputs'),
+    'tracebacks': (check_tracebacks, "no error outputs and no 'Traceback (most recent call last)' in outputs"),
+    'warnings': (check_warnings, "no 'Warning' in stderr or text/plain outputs"),
+    'size': (check_size, 'notebooks under 1 MB, no saved widget state'),
+    'exercises': (check_exercises, "each lesson ends with '## Exercises' and at least two numbered items"),
+    'imports': (check_imports, 'lessons import only modules of earlier lessons or appendices'),
+    'private': (check_private, 'no cross-module private imports in the library'),
+}
+
+def names(s:str) -> list[str]:
+    out = [x.strip() for x in s.split(',') if x.strip()]
+    unknown = [x for x in out if x not in CHECKS]
+    if unknown: raise argparse.ArgumentTypeError(f"unknown check {', '.join(unknown)} (checks: {', '.join(CHECKS)})")
+    return out
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--only', type=names, default=None, metavar='CHECK[,CHECK]', help='run only these checks')
+    p.add_argument('--skip', type=names, default=[], metavar='CHECK[,CHECK]', help='do not run these checks')
+    p.add_argument('--list', action='store_true', help='print the check names and exit')
+    a = p.parse_args()
+    if a.list:
+        for k, (_, what) in CHECKS.items(): print(f'{k:<11} {what}')
+        return 0
+    run = [k for k in (a.only or CHECKS) if k not in a.skip]
+    if not run: p.error('no check left to run')
+    nbs = {q: read_nb(q) for q in notebooks()} if set(run) - {'private'} else {}
+    counts = {}
+    for k in run:
+        bad = CHECKS[k][0](nbs)
+        for line in bad: print(f'{line} [{k}]')
+        counts[k] = len(bad)
+    failed = [k for k in run if counts[k]]
+    detail = ', '.join(f'{k} {counts[k]}' for k in run)
+    print(f"{'FAIL' if failed else 'OK'}: {sum(counts.values())} violation(s) in {len(failed)} of {len(run)} checks "
+          f"({detail})" + (f'; {len(nbs)} notebooks' if nbs else '') + (f'; {len(library_files())} library files' if 'private' in run else ''))
+    return 1 if failed else 0
+
+if __name__ == '__main__': sys.exit(main())
