@@ -5,7 +5,7 @@
     python .ci/check_course.py --skip size
     python .ci/check_course.py --list                # the check names, with what each checks
 
-Reads nbs/*.ipynb and colorgan/*.py as they are on disk (paths from settings.ini); executes nothing and imports
+Reads the notebooks in nbs/ (not those starting with `_`) and colorgan/*.py as they are on disk (paths from settings.ini); executes nothing and imports
 neither colorgan nor torch (standard library only, a second or so). Checks:
 
 - paths:      no machine paths (/tmp/, /work/, /root/, /home/, /Users/, C:\\, ipykernel_, /usr/lib/python,
@@ -29,7 +29,7 @@ import argparse, ast, json, re, sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbtools import ROOT, rel, read_nb, source, directives, nbs_path, library_files
+from nbtools import ROOT, ANSI as _ANSI, rel, read_nb, source, directives, nbs_path, library_files, number, is_lesson, default_notebooks
 
 MAX_BYTES = 2**20
 SNIPPET = 60
@@ -37,19 +37,7 @@ PATHS = ('/tmp/', '/work/', '/root/', '/home/', '/Users/', 'C:\\', 'ipykernel_',
 _PATHS = re.compile('|'.join(re.escape(p) for p in PATHS))
 TRACEBACK = 'Traceback (most recent call last)'
 TEXT_TYPES = ('text/plain', 'text/html', 'text/markdown')
-_ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
-_NUM = re.compile(r'(\d+)_')
 _ITEM = re.compile(r'^ {0,3}\d+[.)]\s+\S', re.M)
-
-def notebooks() -> list[Path]: return sorted(nbs_path().glob('*.ipynb'))
-
-def number(path) -> int | None:
-    m = _NUM.match(Path(path).name)
-    return int(m.group(1)) if m else None
-
-def is_lesson(path) -> bool:
-    n = number(path)
-    return n is not None and n < 20
 
 def text(x) -> str: return ''.join(x) if isinstance(x, list) else (x or '')
 
@@ -241,7 +229,7 @@ def main():
         return 0
     run = [k for k in (a.only or CHECKS) if k not in a.skip]
     if not run: p.error('no check left to run')
-    nbs = {q: read_nb(q) for q in notebooks()} if set(run) - {'private'} else {}
+    nbs = {q: read_nb(q) for q in default_notebooks()} if set(run) - {'private'} else {}
     counts = {}
     for k in run:
         bad = CHECKS[k][0](nbs)

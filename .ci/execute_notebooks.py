@@ -20,13 +20,12 @@ import argparse, datetime, json, os, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbtools import ROOT, default_notebooks, rel, read_nb, source, skip_reason, code_sha256, lib_sha256, nbs_path
+from nbtools import ROOT, ANSI as _ANSI, default_notebooks, rel, read_nb, source, skip_reason, code_sha256, lib_sha256, nbs_path, is_lesson
 
 RECORD = ROOT / '.ci' / 'outputs.json'
 SKIP_FLAGS = ('cuda',)  # with `eval: false`; `slow` and `notest` cells are executed
 IMAGE_TYPES = ('image/png', 'image/jpeg')
 WARN_BYTES = 2 * 2**20
-_ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
 
 def kernel_setup(prefix:str) -> str:
     "Code run in the kernel before the notebook's cells; not saved into the notebook."
@@ -37,10 +36,6 @@ def kernel_setup(prefix:str) -> str:
         "_mpl.rcParams['figure.dpi'] = 72",
         f"assert _sys.prefix == {prefix!r}, f'the kernel runs {{_sys.executable}}, not the python of {prefix}'",
         'del _mpl, _sys'])
-
-def is_lesson(path) -> bool:
-    m = re.match(r'(\d+)_', Path(path).name)
-    return bool(m) and int(m.group(1)) < 20
 
 def output_bytes(nb) -> int:
     "Size of a notebook's outputs (and stored widget state), as JSON."

@@ -14,6 +14,19 @@ def settings() -> configparser.SectionProxy:
 def nbs_path() -> Path: return ROOT / settings().get('nbs_path', 'nbs')
 def lib_path() -> Path: return ROOT / settings().get('lib_path', 'colorgan')
 
+ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')  # terminal colour codes, as tracebacks carry them
+_NUMBER = re.compile(r'(\d+)_')
+
+def number(path) -> int | None:
+    "A notebook's number (`06` of `06_hints.ipynb`), or None."
+    m = _NUMBER.match(Path(path).name)
+    return int(m.group(1)) if m else None
+
+def is_lesson(path) -> bool:
+    "Lessons are numbered below 20; appendices from 20 on."
+    n = number(path)
+    return n is not None and n < 20
+
 def default_notebooks() -> list[Path]:
     "Every notebook directly in nbs/ whose name does not start with `_`."
     return sorted(p for p in nbs_path().glob('*.ipynb') if not p.name.startswith('_'))
