@@ -19,6 +19,8 @@ neither colorgan nor torch (standard library only, a second or so). Checks:
               `from colorgan import X`, `from .X import`, `colorgan.X.` attributes) only from lessons with a smaller
               number, from appendices (number 20 and up) or from itself; the module -> notebook map comes from each
               notebook's `#| default_exp`. Code inside strings (a subprocess's `-c` code) is not looked at.
+- shape:      one idea per lesson, one room per concern: each lesson at most 40 cells, no exported cell
+              (`#| export`, `#| exporti`) in a lesson over 40 lines, no library module over 400 lines.
 - private:    no cross-module import of a private name (`_name`, not a dunder) in colorgan/*.py (not _modidx.py):
               `from .X import _name` or `from colorgan.X import _name`, anywhere in the file.
 
@@ -32,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nbtools import ROOT, ANSI as _ANSI, rel, read_nb, source, directives, nbs_path, library_files, number, is_lesson, default_notebooks
 
 MAX_BYTES = 2**20
+MAX_LESSON_CELLS, MAX_EXPORT_LINES, MAX_MODULE_LINES = 40, 40, 400
 SNIPPET = 60
 PATHS = ('/tmp/', '/work/', '/root/', '/home/', '/Users/', 'C:\\', 'ipykernel_', '/usr/lib/python', 'site-packages/', '.venv/')
 _PATHS = re.compile('|'.join(re.escape(p) for p in PATHS))
@@ -125,6 +128,22 @@ def check_exercises(nbs) -> list[str]:
         if items < 2: bad.append(f"{rel(p)}: '## Exercises' (cell {len(nb['cells']) - len(last) + k}) has {items} numbered item(s), needs at least 2")
     return bad
 
+def check_shape(nbs) -> list[str]:
+    bad = []
+    for p, nb in nbs.items():
+        if not is_lesson(p): continue
+        if len(nb['cells']) > MAX_LESSON_CELLS: bad.append(f"{rel(p)}: {len(nb['cells'])} cells, over {MAX_LESSON_CELLS}")
+        for i, c in enumerate(nb['cells']):
+            if c.get('cell_type') != 'code': continue
+            d = directives(source(c))
+            n = len(source(c).splitlines())
+            if ('export' in d or 'exporti' in d) and n > MAX_EXPORT_LINES:
+                bad.append(f'{rel(p)}: cell {i}, exported, {n} lines, over {MAX_EXPORT_LINES}')
+    for f in library_files():
+        n = len(f.read_text(encoding='utf-8').splitlines())
+        if n > MAX_MODULE_LINES: bad.append(f'{rel(f)}: {n} lines, over {MAX_MODULE_LINES}')
+    return bad
+
 def exported_modules(nbs) -> dict[str, Path]:
     "module (dotted, without `colorgan.`) -> the notebook whose `#| default_exp` names it"
     mods = {}
@@ -208,6 +227,7 @@ CHECKS = {
     'warnings': (check_warnings, "no 'Warning' in stderr or text/plain outputs"),
     'size': (check_size, 'notebooks under 1 MB, no saved widget state'),
     'exercises': (check_exercises, "each lesson ends with '## Exercises' and at least two numbered items"),
+    'shape': (check_shape, f'lessons of at most {MAX_LESSON_CELLS} cells, exported lesson cells of at most {MAX_EXPORT_LINES} lines, modules of at most {MAX_MODULE_LINES} lines'),
     'imports': (check_imports, 'lessons import only modules of earlier lessons or appendices'),
     'private': (check_private, 'no cross-module private imports in the library'),
 }

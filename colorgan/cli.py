@@ -66,8 +66,9 @@ def train_cli(data:str=None, # a folder of colour photos, or 'demo' (the bundled
               **config, # any `TrainConfig` field, as --field-name
              ) -> int: # exit status: 0, 2 for a usage error, 128 + the signal when stopped by one
     "Train a colorization GAN: L1 pretraining, then the pix2pix GAN stage."
-    from colorgan.training import TrainConfig, demo_config, saved_config, train
-    from colorgan.datasets import resolve_data
+    from colorgan.config import TrainConfig, demo_config, saved_config
+    from colorgan.loop import train
+    from colorgan.downloads import resolve_data
     _setup_logging(quiet)
     given = {k: v for k, v in config.items() if v is not None}
     try:
@@ -195,7 +196,7 @@ def evaluate_cli(checkpoint:list, # generator.pt files to score (one or more); '
                  fid:bool=True, # also FID and KID of each method's outputs against the photos (needs colorgan[fid]; slow on a CPU)
                 ) -> int:
     "Score generators on held-out photos against the gray and mean-colour baselines; prints a table (one per number of hints), and FID and KID."
-    from colorgan.inference import load_generator, checkpoint_path, SHIPPED_MODEL
+    from colorgan.inference import load_generator, checkpoint_path, is_shipped, SHIPPED_MODEL
     from colorgan.generator import describe_encoder
     from colorgan.engine import load_checkpoint
     from colorgan.images import image_files
@@ -220,7 +221,7 @@ def evaluate_cli(checkpoint:list, # generator.pt files to score (one or more); '
         models = {}
         for c in checkpoint:
             G = load_generator(c, device)
-            name = SHIPPED_MODEL if checkpoint_path(c) == checkpoint_path(None) else Path(c).parent.name or Path(c).stem
+            name = SHIPPED_MODEL if is_shipped(c) else Path(c).parent.name or Path(c).stem
             models[f"{name} ({G.meta.get('stage') or 'trained'})"] = G
             print(f"{c}: {describe_encoder(G.meta)}")
         if any(counts) and not any(G.meta.get('hints') for G in models.values()):
@@ -260,7 +261,8 @@ def export_cli(checkpoint:str=None, # generator.pt from `colorgan train`; colorg
                size:int=256, # side of the example input (height and width stay dynamic)
               ) -> int:
     "Export a trained generator to ONNX and check it against PyTorch with onnxruntime."
-    from colorgan.inference import load_generator, export_onnx
+    from colorgan.inference import load_generator
+    from colorgan.onnx_export import export_onnx
     try:
         diff = export_onnx(load_generator(checkpoint, 'cpu'), out, size=size)
     except (*USER_ERRORS, RuntimeError) as e: return _fail('export', e)
@@ -282,7 +284,7 @@ def bench_cli(sizes:str='128,256', # training crop sizes, comma-separated
               json_out:str=None, # also write the results as JSON here
              ) -> int:
     "Benchmark training and colorizing: colorgan's path against the straightforward one, side by side."
-    from colorgan.bench import run_benchmark, format_bench
+    from colorgan.bench_report import run_benchmark, format_bench
     from colorgan.generator import check_size
     _setup_logging(False)
     try:
@@ -300,11 +302,12 @@ COMMANDS = {'train': train_cli, 'colorize': colorize_cli, 'evaluate': evaluate_c
 
 def command_parser(cmd:str) -> argparse.ArgumentParser:
     "The parser of `colorgan CMD`: options from the command's parameters (and, for train, from `TrainConfig`'s fields)."
-    from colorgan.training import TrainConfig
+    from colorgan.config import TrainConfig
     from colorgan.generator import ENCODERS, SPREADS
     from colorgan.engine import PRECISIONS, LR_SCHEDULES
     from colorgan.losses import GAN_MODES
     from colorgan.discriminator import NORMS
+    from colorgan.onnx_export import BACKENDS
     func = COMMANDS[cmd]
     p = argparse.ArgumentParser(prog=f'colorgan {cmd}', description=func.__doc__)
     if cmd == 'colorize':
@@ -313,7 +316,7 @@ def command_parser(cmd:str) -> argparse.ArgumentParser:
                        help='a colour hint at pixel (X, Y) of a single photo, (0, 0) top left, or on frame F of a single video (repeatable)')
     if cmd == 'evaluate': p.add_argument('--checkpoint', nargs='+', required=True, help="generator.pt files to score (one or more); 'shipped': colorgan's trained model")
     add_options(p, func, skip={'colorize': ('inputs', 'hint'), 'evaluate': ('checkpoint',)}.get(cmd, ()),
-                short={'out': '-o'} if cmd in ('colorize', 'export') else None, choices={'encoder': ENCODERS})
+                short={'out': '-o'} if cmd in ('colorize', 'export') else None, choices={'encoder': ENCODERS, 'backend': BACKENDS})
     if cmd == 'train':
         g = p.add_argument_group("training settings (TrainConfig's fields; those not given keep their defaults, or the checkpoint's when resuming)")
         add_options(g, TrainConfig, defaults_given=False,

@@ -81,6 +81,7 @@ def check_hints(hints:list, # [(x, y, colour)], x and y in the photo's pixels, (
         out.append((float(x), float(y), a, b))
     return out
 
+# %% ../nbs/06_hints.ipynb #6c1c4b8c
 def hints_tensor(points:list, # [(x, y, a, b)] from `check_hints`: photo pixels, scaled ab
                  photo_hw:tuple, # (height, width) of the photo the points are in
                  model_hw:tuple, # (height, width) the model sees

@@ -54,6 +54,7 @@ def rgb_to_lab(rgb:Tensor, # `[..., 3, H, W]` sRGB: float in [0, 1], or uint8 in
     fx, fy, fz = _f(_mix(_XYZ_FROM_RGB, lin) / _per_channel(_WHITE, lin)).unbind(-3)
     return torch.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], dim=-3)
 
+# %% ../nbs/01_lab.ipynb #8138e205
 def rgb_to_l(rgb:Tensor, # `[..., 3, H, W]` sRGB: float in [0, 1], or uint8 in [0, 255]
             ) -> Tensor: # `[..., 1, H, W]` L in [0, 100]
     "Only the lightness L of `rgb_to_lab` (a third of the work): what colorizing needs from a full-resolution photo."

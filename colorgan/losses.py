@@ -105,6 +105,7 @@ def rebalance_weights(counts:torch.Tensor, # (Q,) how often each bin is a pixel'
     w = 1 / ((1 - mix) * p + mix / len(p))
     return (w / (p * w).sum()).float()
 
+# %% ../nbs/05_losses.ipynb #ebb07b24
 class ColourCE(nn.Module):
     "Cross-entropy of predicted bin logits against soft-encoded true colours, each pixel weighted by its colour's rarity."
     def __init__(self, centres:torch.Tensor, # (Q,2) bin centres
