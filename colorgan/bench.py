@@ -203,8 +203,8 @@ def bench_train(path:str='colorgan', # 'straightforward' or 'colorgan'
         t = time.perf_counter()
         L, ab = to_input(next(batches))  # the wait for the batch is part of the step
         h = simulate_hints(ab, cfg.hint_none, cfg.hint_points) if hints else None
-        if stage == 'l1': logs = pretrain_step(G, opt_pre, L, ab, accelerator, hints=h, ce=ce, ce_weight=cfg.lambda_ce / cfg.lambda_l1)
-        else: logs = gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, cfg.lambda_l1, accelerator, hints=h, ce=ce, lambda_ce=cfg.lambda_ce)
+        if stage == 'l1': logs = pretrain_step(G, opt_pre, L, ab, accelerator, cfg.saturation_weight, hints=h, ce=ce, ce_weight=cfg.lambda_ce / cfg.lambda_l1)
+        else: logs = gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, cfg.lambda_l1, accelerator, cfg.saturation_weight, hints=h, ce=ce, lambda_ce=cfg.lambda_ce)
         if ema is not None: ema.update_parameters(accelerator.unwrap_model(G))  # as `train` does when cfg.ema > 0
         logs = {k: v.item() for k, v in logs.items()}  # as `train` does; also waits for the step on a GPU
         if i >= warmup: step_s.append(time.perf_counter() - t); n_images += len(L)

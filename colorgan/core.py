@@ -7,7 +7,7 @@ __all__ = ['log', 'TORCHVISION_EXTENSION', 'get_device', 'seed_everything', 'ato
            'show_images', 'image_grid', 'synthetic_photos']
 
 # %% ../nbs/20_core.ipynb #920b09bb
-import contextlib, logging, os, random, sys, tempfile
+import contextlib, logging, os, random, stat, sys, tempfile
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +66,11 @@ def seed_everything(seed:int=42, # the seed for Python, NumPy and torch
     return seed
 
 # %% ../nbs/20_core.ipynb #b094c8af
+def _umask() -> int:
+    "The process's file-mode creation mask (reading it means setting it: set it straight back)."
+    mask = os.umask(0o22); os.umask(mask)
+    return mask
+
 @contextlib.contextmanager
 def atomic_write(path:str|Path, # the file to create or replace
                 ):
@@ -78,6 +83,8 @@ def atomic_write(path:str|Path, # the file to create or replace
     try:
         yield tmp
         with open(tmp, 'rb+') as f: os.fsync(f.fileno())
+        # mkstemp makes the file private (0600): give it the mode a plain open() would, or the replaced file's
+        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -109,6 +109,7 @@ def spread_hints(hints:torch.Tensor, # (B,3,H,W): scaled a, b and a 0/1 mask
                  sigma:float=2., # the spread, in cells (a Gaussian)
                  l_bins:int=8, # with L: lightness levels of the grid (over [-1, 1])
                  l_sigma:float=1., # with L: the spread across lightness, in levels
+                 fade:float=0.01, # with L: the blurred hint mass at which colour and weight reach 1 - 1/e of full (they fade with it)
                 ) -> torch.Tensor: # (B,3,H,W): spread a, b, and how much hint is near (0 to 1)
     "Each hint's colour carried to nearby pixels of similar lightness (or, without L, to all nearby pixels): the weighted mean hint colour at every pixel, and its weight."
     B, _, H, W = hints.shape
@@ -135,7 +136,7 @@ def spread_hints(hints:torch.Tensor, # (B,3,H,W): scaled a, b and a 0/1 mask
     # colour fades with weight, weight with the hints' reach: no step where the blur ends for a network to copy as
     # a rectangle of colour (the plain grid above keeps its step: colorgan's shipped model was trained with it)
     w = s[:, 2:3]
-    weight = 1 - torch.exp(-w / 0.01)
+    weight = 1 - torch.exp(-w / fade)
     return torch.cat([s[:, :2] / w.clamp_min(1e-8) * weight, weight], 1)
 
 # %% ../nbs/03_generator.ipynb #68ac048c

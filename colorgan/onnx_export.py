@@ -105,6 +105,6 @@ def use_onnx(backend:str, # one of `BACKENDS`
              device:torch.device, # where the generator is to run
             ) -> bool:
     "Whether `backend` on `device` means onnxruntime: 'onnx' always (on a CPU only), 'auto' on a CPU where onnxruntime is installed."
-    if backend not in BACKENDS: raise ValueError(f"backend must be 'torch', 'onnx' or 'auto', got {backend!r}")
+    if backend not in BACKENDS: raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
     if backend == 'onnx' and device.type != 'cpu': raise ValueError(f"backend='onnx' runs on the CPU, not on {device}: use backend='torch' there")
     return backend == 'onnx' or (backend == 'auto' and device.type == 'cpu' and has_onnxruntime())
