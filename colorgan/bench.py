@@ -17,7 +17,9 @@ import torch
 from PIL import Image, ImageOps
 from torch.utils.data import ConcatDataset, DataLoader
 
-from .core import get_device, seed_everything, atomic_write
+from .core import get_device, seed_everything
+
+from .files import atomic_write
 from .lab import L_SCALE, AB_SCALE
 from .images import image_files, open_image
 from .data import default_photos, ColorizationDataset
@@ -28,8 +30,10 @@ from .engine import check_precision, ema_model
 from .config import TrainConfig
 from .training import pretrain_step, gan_step, generator_for, make_accelerator, make_loader, to_model_input, make_optimizers
 from .loop import train
-from .inference import colorize, colorize_files
-from .onnx_export import onnx_generator, use_onnx
+from .inference import colorize
+from .runtime import colorize_files
+from .onnx_export import onnx_generator
+from .runtime import use_onnx
 from .hints import simulate_hints
 import torchvision.transforms as TV  # after colorgan.core, which makes torchvision importable (see 20_core)
 

@@ -14,7 +14,8 @@ from .core import log
 from .data import open_image, default_photos
 from .generator import Generator, describe_encoder
 from .hints import check_hints
-from .inference import model_input_size, predict_lab, lab_to_uint8, load_generator
+from .inference import predict_lab, lab_to_uint8, load_generator
+from .runtime import model_input_size
 from .widget import png_bytes, mark_hints, demo_widgets, demo_layout, connect_demo, status_html, click_pixel, uploaded_files, photo_label
 from torchvision.transforms.v2.functional import pil_to_tensor
 

@@ -6,12 +6,12 @@
 __all__ = ['DATASETS', 'cache_root', 'source', 'download', 'extract', 'sample_files', 'fetch_dataset', 'resolve_data']
 
 # %% ../nbs/22_downloads.ipynb #68ced4ea
-import hashlib, os, random, shutil, tarfile, tempfile, time, urllib.error, urllib.request
+import hashlib, logging, os, random, shutil, tarfile, tempfile, time, urllib.error, urllib.request
 from pathlib import Path
 
-from .core import log
 from .images import image_files
-from .data import default_photos
+
+_log = logging.getLogger('colorgan')  # no torch here: `cache_root` serves the command line's torch-free start
 
 # %% ../nbs/22_downloads.ipynb #8aee1629
 DATASETS = {
@@ -63,21 +63,21 @@ def download(url:str, # what to download
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 if have and r.status != 206: have = 0  # the server ignored the range: start again
                 total = size or (int(r.headers['Content-Length']) + have if r.headers.get('Content-Length') else None)
-                log.info(f"downloading {url} ({'resuming at %d bytes, ' % have if have else ''}{total or '?'} bytes in all)")
+                _log.info(f"downloading {url} ({'resuming at %d bytes, ' % have if have else ''}{total or '?'} bytes in all)")
                 with open(part, 'ab' if have else 'wb') as f:
                     while b := r.read(chunk): f.write(b)
         except urllib.error.HTTPError as e:
             if e.code == 416 and size and have == size: pass  # already complete: check it below
             elif e.code in (404, 403, 401): raise FileNotFoundError(f"cannot download {url}: HTTP {e.code} {e.reason}") from e
             else:
-                log.warning(f"download of {url} failed (attempt {attempt} of {retries}): {e}"); time.sleep(min(2 ** attempt, 30)); continue
+                _log.warning(f"download of {url} failed (attempt {attempt} of {retries}): {e}"); time.sleep(min(2 ** attempt, 30)); continue
         except (urllib.error.URLError, OSError) as e:
-            log.warning(f"download of {url} interrupted (attempt {attempt} of {retries}): {e}")
+            _log.warning(f"download of {url} interrupted (attempt {attempt} of {retries}): {e}")
             if attempt == retries: break
             time.sleep(min(2 ** attempt, 30)); continue
         got = part.stat().st_size
         if total is not None and got < total:
-            log.warning(f"download of {url} stopped at {got} of {total} bytes (attempt {attempt} of {retries}); resuming"); continue
+            _log.warning(f"download of {url} stopped at {got} of {total} bytes (attempt {attempt} of {retries}); resuming"); continue
         if total is not None and got > total:
             part.unlink(); raise ValueError(f"download of {url} is {got} bytes, more than the expected {total}: deleted; try again")
         if md5 and _md5(part) != md5:
@@ -126,6 +126,8 @@ def resolve_data(data, # a folder or files, 'demo' (the bundled photos), or a na
                  cache_dir:str|Path|None=None, # for a dataset name: where downloads go
                 ) -> list[Path]:
     "The photos `colorgan train --data` means."
-    if data == 'demo': return default_photos()
+    if data == 'demo':
+        from colorgan.data import default_photos
+        return default_photos()
     if isinstance(data, str) and data in DATASETS and not Path(data).exists(): return fetch_dataset(data, n, cache_dir)
     return image_files(data)

@@ -8,7 +8,7 @@ __all__ = ['PRECISIONS', 'LR_SCHEDULES', 'cpu_has_bf16', 'check_precision', 'aut
            'init_ab_head', 'StopSignals', 'check_resume_files']
 
 # %% ../nbs/23_engine.ipynb #435d1dd5
-import math, os, random, signal, threading
+import math, os, pickle, random, re, signal, threading
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +84,11 @@ def load_checkpoint(path:str|Path, # a checkpoint.pt or generator.pt written by 
         raise ValueError(f"{path} is not a colorgan checkpoint: not a file written by torch.save (expected a generator.pt or checkpoint.pt from colorgan train)")
     try: ck = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
+        if isinstance(e, pickle.UnpicklingError) and 'Weights only load failed' in str(e):  # intact, but not only data
+            found = re.search(r'GLOBAL ([\w.]+)', str(e))
+            raise ValueError(f"{path} holds Python objects{f' ({found[1]})' if found else ''} besides tensors, numbers and strings: "
+                             "colorgan does not load them, since unpickling them could run any code. If the file is yours, load it "
+                             "yourself and save only its tensors (a state_dict) with torch.save") from None
         why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ValueError(f"{path} is not a readable colorgan checkpoint (damaged or cut short?): {why}") from e
     if not isinstance(ck, dict) or 'generator' not in ck:

@@ -7,17 +7,16 @@ __all__ = ['IMAGE_EXTENSIONS', 'ImageReadError', 'decode_image', 'open_image', '
            'image_tensor', 'scan_files', 'scan_images']
 
 # %% ../nbs/21_images.ipynb #20e8f840
-import io, os, warnings
+import io, logging, os, sys, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
 
-from .core import log
-from .lab import rgb_to_lab
-from torchvision.transforms.v2.functional import pil_to_tensor  # after colorgan.core, which makes torchvision importable
+_log = logging.getLogger('colorgan')
+# no torch here: the command line lists, opens and writes photos without it (see the runtime appendix);
+# the few functions that make tensors import it when called
 
 # %% ../nbs/21_images.ipynb #e80ea40e
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff', '.gif')
@@ -25,17 +24,22 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff', '
 class ImageReadError(OSError):
     "An image that cannot be decoded, or is refused as too large; the message names the file and the problem."
 
+def _is_tensor(x) -> bool:
+    "Whether `x` is a torch tensor (never true while torch is not imported, so this never imports it)."
+    torch = sys.modules.get('torch')
+    return torch is not None and isinstance(x, torch.Tensor)
+
 def _src_name(src) -> str:
     "A name for `src` to put in error messages."
     if isinstance(src, (str, os.PathLike)): return str(src)
     if isinstance(src, Image.Image): return getattr(src, 'filename', '') or f'<PIL image {src.mode} {src.size[0]}x{src.size[1]}>'
-    if isinstance(src, (np.ndarray, torch.Tensor)): return f'<array {tuple(src.shape)} {src.dtype}>'
+    if isinstance(src, np.ndarray) or _is_tensor(src): return f'<array {tuple(src.shape)} {src.dtype}>'
     if isinstance(src, (bytes, bytearray, memoryview)): return f'<{len(src)} bytes>'
     return str(getattr(src, 'name', '') or f'<{type(src).__name__}>')
 
 def _from_array(a) -> Image.Image:
     "An `H,W`, `H,W,C` or `C,H,W` array (uint8, uint16, bool, or float in [0, 1]) as a PIL image."
-    a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+    a = a.detach().cpu().numpy() if _is_tensor(a) else np.asarray(a)
     if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[-1] not in (1, 3, 4): a = a.transpose(1, 2, 0)
     if a.ndim == 3 and a.shape[-1] == 1: a = a[..., 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (3, 4)):
@@ -72,7 +76,7 @@ def decode_image(src, max_pixels:int|None=None, min_side:int|None=None) -> Image
     name = _src_name(src)
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     try:
-        if isinstance(src, (np.ndarray, torch.Tensor)): return _to_rgb(_from_array(src))
+        if isinstance(src, np.ndarray) or _is_tensor(src): return _to_rgb(_from_array(src))
         if isinstance(src, Image.Image): return _finish(src)
         with Image.open(io.BytesIO(src) if isinstance(src, (bytes, bytearray, memoryview)) else src) as img:
             w, h = img.size
@@ -105,6 +109,8 @@ def is_grayscale(img, # anything `open_image` takes
     w, h = img.size
     s = min(1., _THUMB / max(w, h))
     if s < 1: img = img.resize((max(1, round(w * s)), max(1, round(h * s))), Image.BOX)
+    import torch
+    from colorgan.lab import rgb_to_lab
     x = torch.from_numpy(np.array(img)).permute(2, 0, 1).float() / 255
     chroma = rgb_to_lab(x)[1:].pow(2).sum(0).sqrt()
     return (chroma > tol).float().mean().item() <= frac
@@ -143,8 +149,10 @@ def resize_short(img:Image.Image, short:int) -> Image.Image:
     size = (max(short, round(w * s)), max(short, round(h * s)))
     return img if size == (w, h) else img.resize(size, Image.BICUBIC, reducing_gap=3.)
 
-def image_tensor(img:Image.Image) -> torch.Tensor:
+def image_tensor(img:Image.Image) -> 'torch.Tensor':
     "An RGB PIL image as a contiguous uint8 `(3, H, W)` tensor."
+    import colorgan.core  # makes torchvision importable (appendix 20)
+    from torchvision.transforms.v2.functional import pil_to_tensor
     return pil_to_tensor(img).contiguous()
 
 def _scan_one(f, short:int|None, max_pixels:int|None, drop_gray:bool):
@@ -169,7 +177,7 @@ def scan_files(files, short:int|None=None, max_pixels:int|None=None, drop_gray:b
         shown = '\n'.join(f'  {msg}' for _, msg in bad[:20]) + (f'\n  ... and {len(bad) - 20} more' if len(bad) > 20 else '')
         warnings.warn(f"{len(bad)} of {len(files)} image files could not be read and are left out "
                       f"(listed in skipped['unreadable']):\n{shown}", stacklevel=3)
-    log.info(f"scanned {len(files)} files: {len(usable)} usable, {len(bad)} unreadable, "
+    _log.info(f"scanned {len(files)} files: {len(usable)} usable, {len(bad)} unreadable, "
              f"{len(skipped['grayscale'])} grayscale left out")
     return usable, skipped, (tensors if short else None)
 

@@ -14,7 +14,9 @@ from pathlib import Path
 import torch
 from torch.utils.data import ConcatDataset
 
-from .core import log, atomic_write, atomic_save, seed_everything
+from .core import log, atomic_save, seed_everything
+
+from .files import atomic_write
 from .images import image_files
 from .generator import describe_encoder
 from .discriminator import PatchDiscriminator, init_weights

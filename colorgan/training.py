@@ -15,7 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from .core import log, atomic_write, image_grid
+from .core import log, image_grid
+
+from .files import atomic_write
 from .lab import rgb_to_model, model_to_rgb
 from .images import image_files
 from .data import split_files, ColorizationDataset

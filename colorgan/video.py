@@ -48,7 +48,7 @@ def predict_ab(L:np.ndarray, # float32 (H, W) in [0, 100], full resolution
                precision:str='auto', # 'no', 'bf16', 'fp16' or 'auto' (see `predict_lab`)
               ) -> np.ndarray: # float32 (H, W, 2), Lab units
     "The network's ab for one frame: `predict_lab`'s steps (model size, hint channels, autocast), from a lightness already computed."
-    from colorgan.inference import model_input_size
+    from colorgan.runtime import model_input_size
     from colorgan.engine import autocast_mode
     cv2, (H, W) = _cv2(), L.shape
     mh, mw = model_input_size(H, W, size)

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import atomic_write
-from .hints import check_hints
+from .files import atomic_write, Progress
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.m4v', '.webm')
 _FORMATS = {'.mp4': 'mp4', '.m4v': 'mp4', '.mov': 'mov', '.mkv': 'matroska', '.avi': 'avi', '.webm': 'webm'}
@@ -179,6 +178,7 @@ def check_video_hints(hints:dict|None, # {frame (an int or its digits): [(x, y, 
                       frames:int, # its frame count (0: unknown, frames not checked)
                      ) -> dict: # {frame: [(x, y, a, b)]}, as `FrameColorizer` takes them
     "{frame: [(x, y, a, b)]} from {frame (int or its digits): [(x, y, colour)]}, every hint checked against the video's size."
+    from colorgan.hints import check_hints  # here, not at the top: `is_video` serves the command line's torch-free start
     out = {}
     for k, hs in (hints or {}).items():
         try: f = int(k)
@@ -199,7 +199,6 @@ def map_video(src:str|Path, # a video file PyAV reads (mp4, avi, mkv, mov, ...)
               show:bool=True, # progress bar in frames
              ) -> dict: # what was done: frames, size, fps, seconds, frames per second, codec, audio, peak memory
     "Write `fn(frame)` for every frame of `src` into `dst` at its size and frame rate, audio copied unchanged; a damaged input leaves nothing at `dst`."
-    from fastprogress.fastprogress import progress_bar
     av = _av()
     src, dst = Path(src), Path(dst)
     if src.resolve() == dst.resolve(): raise ValueError(f"refusing to overwrite the input {src}: write to another file")
@@ -215,10 +214,11 @@ def map_video(src:str|Path, # a video file PyAV reads (mp4, avi, mkv, mov, ...)
                         for f in packet.decode(): yield f.to_ndarray(format='rgb24')
                 except av.error.FFmpegError as e:
                     raise ValueError(f"{src} is damaged or truncated after frame {n} ({type(e).__name__}: {e})") from None
-            it = frames()
-            for rgb in (progress_bar(it, total=info['frames'] or None) if show else it):
-                out.write(fn(rgb)); n += 1
-                if n % 16 == 1: peak = max(peak, _rss_mb())
+            with Progress(info['frames'] or None, 'frames', show) as progress:
+                for rgb in frames():
+                    out.write(fn(rgb)); n += 1
+                    progress.update(n)
+                    if n % 16 == 1: peak = max(peak, _rss_mb())
             if n == 0: raise ValueError(f"{src} holds no video frames")
             if info['frames'] and n < info['frames'] * 0.98 - 1:
                 raise ValueError(f"{src} is truncated: its header says {info['frames']} frames, only {n} could be decoded")
