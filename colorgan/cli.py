@@ -210,8 +210,8 @@ def evaluate_cli(checkpoint:list, # generator.pt files to score (one or more); '
     from colorgan.generator import describe_encoder
     from colorgan.engine import load_checkpoint
     from colorgan.images import image_files
-    from colorgan.metrics import (evaluate, gray_predictor, mean_color_predictor, format_table, prepare_eval_image,
-                                  inception_weights, inception_features, fid_from_features, kid_from_features)
+    from colorgan.metrics import evaluate, gray_predictor, mean_color_predictor, format_table, prepare_eval_image
+    from colorgan.fid import inception_weights, inception_features, fid_from_features, kid_from_features
     fid_note = None
     try:
         if data is None or not checkpoint: raise ValueError("give --checkpoint generator.pt [...] and --data DIR")

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from .core import log
-from .images import open_image, image_files, scan_files, decode_image, resize_short, image_tensor
+from .images import image_files, scan_files, decode_image, resize_short, image_tensor
 import torchvision.transforms.v2 as T  # after colorgan.core, which makes torchvision importable (see 20_core)
 
 # %% ../nbs/02_data.ipynb #b50c3e9a

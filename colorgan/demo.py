@@ -11,7 +11,8 @@ from PIL import Image
 from fastcore.basics import patch, patch_to
 
 from .core import log
-from .data import open_image, default_photos
+from .data import default_photos
+from .images import open_image
 from .generator import Generator, describe_encoder
 from .hints import check_hints
 from .inference import predict_lab, lab_to_uint8, load_generator

@@ -14,10 +14,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-# the encoders' weights (appendix 28), importable from here too; it imports colorgan.core first, which makes torchvision importable
-from .weights import (
-    PretrainedWeightsWarning, OFFLINE_ENCODER, lite0_encoder, resnet_encoder, weights_source,
-    lite0_model, lite0_rename, lite0_weights_file, lite0_imagenet_state_dict)
+# the encoders' weights (appendix 28); it imports colorgan.core first, which makes torchvision importable
+from .weights import OFFLINE_ENCODER, lite0_encoder, resnet_encoder, weights_source
 from fastai.layers import ToTensorBase, ConvLayer
 from fastai.vision.learner import create_body
 from fastai.vision.models.unet import DynamicUnet

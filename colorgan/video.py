@@ -16,9 +16,8 @@ from fastcore.basics import patch
 
 from .lab import norm_l, denorm_ab
 from .hints import hints_tensor
-# the files, the test clips and the streaming (appendix 30); importable from here too, as the CLI and the exercises do
-from .video_io import VIDEO_EXTENSIONS, is_video, sample_clips, video_info, read_frames, VideoWriter
-from .video_io import synthetic_clip, check_video_hints, map_video
+# the files, the test clips and the streaming: appendix 30
+from .video_io import video_info, read_frames, check_video_hints, map_video
 
 def _cv2():
     "OpenCV, or an ImportError saying how to get it."
