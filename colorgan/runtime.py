@@ -264,7 +264,7 @@ def _checked_plan(inputs:list, out_dir:Path, generator, hints:dict|None) -> tupl
 
 def _read_photo(src:Path, max_pixels:int|None) -> tuple:
     "(uint8 (H, W, 3) array, None), or (None, the reason) when `src` cannot be decoded."
-    try: return np.asarray(open_image(src, max_pixels=max_pixels)), None
+    try: return np.array(open_image(src, max_pixels=max_pixels)), None  # a writable copy (torch warns of read-only arrays)
     except Exception as e: return None, f'{type(e).__name__}: {e}'
 
 def _write_photo(dst:Path, rgb:np.ndarray) -> str:
