@@ -21,6 +21,8 @@ neither colorgan nor torch (standard library only, a second or so). Checks:
               notebook's `#| default_exp`. Code inside strings (a subprocess's `-c` code) is not looked at.
 - shape:      one idea per lesson, one room per concern: each lesson at most 40 cells, no exported cell
               (`#| export`, `#| exporti`) in a lesson over 40 lines, no library module over 400 lines.
+- links:      every relative link in a notebook's markdown (`[text](NN_name.ipynb)`, `../README.md`, ...) names a file that
+              exists; "next lesson" in a lesson is a link, to the lesson that comes next (the next number below 20).
 - private:    no cross-module import of a private name (`_name`, not a dunder) in colorgan/*.py (not _modidx.py):
               `from .X import _name` or `from colorgan.X import _name`, anywhere in the file.
 
@@ -203,6 +205,28 @@ def check_imports(nbs) -> list[str]:
             elif k < 20 and k >= n: bad.append(f'{rel(p)} imports colorgan.{m} ({q.stem}), a later lesson{where}')
     return bad
 
+_MD_LINK = re.compile(r'\[([^\]]*)\]\(([^)\s#]+)(?:#[^)]*)?\)')
+_NEXT = re.compile(r'next lesson', re.I)
+
+def check_links(nbs) -> list[str]:
+    bad = []
+    lessons = sorted(number(q) for q in nbs if is_lesson(q))
+    for p, nb in nbs.items():
+        nxt = next((k for k in lessons if k > (number(p) or 99)), None) if is_lesson(p) else None
+        for i, c in enumerate(nb['cells']):
+            if c.get('cell_type') != 'markdown': continue
+            s = source(c)
+            for m in _MD_LINK.finditer(s):
+                target = m.group(2)
+                if '://' in target or target.startswith('mailto:'): continue
+                if not (p.parent/target).exists(): bad.append(f'{rel(p)}: cell {i}: link to {target!r}, which does not exist')
+            for m in _NEXT.finditer(s):
+                link = next((l for l in _MD_LINK.finditer(s) if l.start() <= m.start() < l.end()), None)
+                if link is None: bad.append(f"{rel(p)}: cell {i}: 'next lesson' is not a link ({snippet(s, m.start(), m.end())!r})")
+                elif number(link.group(2)) != nxt:
+                    bad.append(f"{rel(p)}: cell {i}: 'next lesson' links to {link.group(2)!r}, but the next lesson is number {nxt}")
+    return bad
+
 def check_private(nbs) -> list[str]:
     bad = []
     for f in library_files():
@@ -229,6 +253,7 @@ CHECKS = {
     'exercises': (check_exercises, "each lesson ends with '## Exercises' and at least two numbered items"),
     'shape': (check_shape, f'lessons of at most {MAX_LESSON_CELLS} cells, exported lesson cells of at most {MAX_EXPORT_LINES} lines, modules of at most {MAX_MODULE_LINES} lines'),
     'imports': (check_imports, 'lessons import only modules of earlier lessons or appendices'),
+    'links': (check_links, "relative links in markdown name files that exist; 'next lesson' links to the next lesson"),
     'private': (check_private, 'no cross-module private imports in the library'),
 }
 
