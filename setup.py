@@ -30,7 +30,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['colorgan', 'colorgan.*']),
     include_package_data=True,
-    package_data={'colorgan': ['models/*.pt']},  # the shipped trained generator (see output-examples/model_card.md)
+    package_data={'colorgan': ['models/*.pt', 'records/*.json']},  # the shipped trained generator (see output-examples/model_card.md) and the records of the runs the course quotes
     install_requires=requirements,
     extras_require={'dev': dev_requirements, 'onnx': onnx_requirements, 'fid': fid_requirements, 'video': video_requirements},
     python_requires='>=' + cfg['min_python'],

@@ -13,16 +13,18 @@ neither colorgan nor torch (standard library only, a second or so). Checks:
 - tracebacks: no output of type 'error', no 'Traceback (most recent call last)' in any output.
 - warnings:   no 'Warning' in stderr stream output or in text/plain output.
 - size:       each notebook under 1 MB (1,048,576 bytes) on disk, and no saved widget state (metadata 'widgets').
-- exercises:  each lesson (name starting with a number below 20) has, among its last three cells, a markdown cell
+- exercises:  each lesson (a numbered name without a letter: 01_lab, not the appendix 01a_core) has, among its last three cells, a markdown cell
               starting with '## Exercises', followed by at least two numbered items.
 - imports:    lesson order. A lesson may import colorgan modules (`from colorgan.X import`, `import colorgan.X`,
               `from colorgan import X`, `from .X import`, `colorgan.X.` attributes) only from lessons with a smaller
-              number, from appendices (number 20 and up) or from itself; the module -> notebook map comes from each
+              number, from appendices (a number and a letter: 07a_config) or from itself; the module -> notebook map comes from each
               notebook's `#| default_exp`. Code inside strings (a subprocess's `-c` code) is not looked at.
-- shape:      one idea per lesson, one room per concern: each lesson at most 40 cells, no exported cell
-              (`#| export`, `#| exporti`) in a lesson over 40 lines, no library module over 400 lines.
+- shape:      one room per concern: no library module over 400 lines. (Lessons have no cell or line caps: those
+              pushed a lesson's own code into appendices; small cells between pictures are the aim, not a count.)
+- pictures:   pictures first: in each lesson, the first output picture (image/png, image/jpeg or image/svg+xml in a
+              code cell's committed outputs) comes within the first third of its cells.
 - links:      every relative link in a notebook's markdown (`[text](NN_name.ipynb)`, `../README.md`, ...) names a file that
-              exists; "next lesson" in a lesson is a link, to the lesson that comes next (the next number below 20).
+              exists; "next lesson" in a lesson is a link, to the lesson that comes next (the next lesson number).
 - private:    no cross-module import of a private name (`_name`, not a dunder) in colorgan/*.py (not _modidx.py):
               `from .X import _name` or `from colorgan.X import _name`, anywhere in the file.
 
@@ -33,10 +35,10 @@ import argparse, ast, json, re, sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbtools import ROOT, ANSI as _ANSI, rel, read_nb, source, directives, nbs_path, library_files, number, is_lesson, default_notebooks
+from nbtools import ROOT, ANSI as _ANSI, rel, read_nb, source, directives, nbs_path, library_files, number, is_lesson, is_appendix, default_notebooks
 
 MAX_BYTES = 2**20
-MAX_LESSON_CELLS, MAX_EXPORT_LINES, MAX_MODULE_LINES = 40, 40, 400
+MAX_MODULE_LINES = 400
 SNIPPET = 60
 PATHS = ('/tmp/', '/work/', '/root/', '/home/', '/Users/', 'C:\\', 'ipykernel_', '/usr/lib/python', 'site-packages/', '.venv/')
 _PATHS = re.compile('|'.join(re.escape(p) for p in PATHS))
@@ -132,15 +134,6 @@ def check_exercises(nbs) -> list[str]:
 
 def check_shape(nbs) -> list[str]:
     bad = []
-    for p, nb in nbs.items():
-        if not is_lesson(p): continue
-        if len(nb['cells']) > MAX_LESSON_CELLS: bad.append(f"{rel(p)}: {len(nb['cells'])} cells, over {MAX_LESSON_CELLS}")
-        for i, c in enumerate(nb['cells']):
-            if c.get('cell_type') != 'code': continue
-            d = directives(source(c))
-            n = len(source(c).splitlines())
-            if ('export' in d or 'exporti' in d) and n > MAX_EXPORT_LINES:
-                bad.append(f'{rel(p)}: cell {i}, exported, {n} lines, over {MAX_EXPORT_LINES}')
     for f in library_files():
         n = len(f.read_text(encoding='utf-8').splitlines())
         if n > MAX_MODULE_LINES: bad.append(f'{rel(f)}: {n} lines, over {MAX_MODULE_LINES}')
@@ -202,7 +195,7 @@ def check_imports(nbs) -> list[str]:
             if q == p or not is_lesson(p): continue
             k = number(q)
             if k is None: bad.append(f'{rel(p)} imports colorgan.{m} ({q.stem}), not an earlier lesson or an appendix{where}')
-            elif k < 20 and k >= n: bad.append(f'{rel(p)} imports colorgan.{m} ({q.stem}), a later lesson{where}')
+            elif is_lesson(q) and k >= n: bad.append(f'{rel(p)} imports colorgan.{m} ({q.stem}), a later lesson{where}')
     return bad
 
 _MD_LINK = re.compile(r'\[([^\]]*)\]\(([^)\s#]+)(?:#[^)]*)?\)')
@@ -245,13 +238,27 @@ def check_private(nbs) -> list[str]:
             if names: bad.append(f"{rel(f)}:{n.lineno}: imports private {', '.join(names)} from colorgan.{mod}")
     return bad
 
+PICTURES = ('image/png', 'image/jpeg', 'image/svg+xml')
+
+def check_pictures(nbs) -> list[str]:
+    bad = []
+    for p, nb in nbs.items():
+        if not is_lesson(p): continue
+        cells = nb['cells']
+        first = next((i for i, c in enumerate(cells) if c.get('cell_type') == 'code'
+                      and any(k in o.get('data', {}) for o in c.get('outputs', []) for k in PICTURES)), None)
+        if first is None: bad.append(f'{rel(p)}: no picture in its outputs')
+        elif first >= len(cells) / 3: bad.append(f'{rel(p)}: first picture at cell {first} of {len(cells)}, after the first third')
+    return bad
+
 CHECKS = {
     'paths': (check_paths, 'no machine paths (/tmp/, /home/, site-packages/, ...) in notebook outputs'),
     'tracebacks': (check_tracebacks, "no error outputs and no 'Traceback (most recent call last)' in outputs"),
     'warnings': (check_warnings, "no 'Warning' in stderr or text/plain outputs"),
     'size': (check_size, 'notebooks under 1 MB, no saved widget state'),
     'exercises': (check_exercises, "each lesson ends with '## Exercises' and at least two numbered items"),
-    'shape': (check_shape, f'lessons of at most {MAX_LESSON_CELLS} cells, exported lesson cells of at most {MAX_EXPORT_LINES} lines, modules of at most {MAX_MODULE_LINES} lines'),
+    'shape': (check_shape, f'library modules of at most {MAX_MODULE_LINES} lines'),
+    'pictures': (check_pictures, 'each lesson shows its first picture within its first third of cells'),
     'imports': (check_imports, 'lessons import only modules of earlier lessons or appendices'),
     'links': (check_links, "relative links in markdown name files that exist; 'next lesson' links to the next lesson"),
     'private': (check_private, 'no cross-module private imports in the library'),

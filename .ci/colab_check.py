@@ -11,7 +11,9 @@ union of those requirements, with the GitHub URL replaced by this checkout (`col
 no execnb, no dev extras.
 
 `run` executes each notebook in its own subprocess, the way nbdev_test does by default: code cells in order, one
-IPython InteractiveShell, the notebook's folder as working directory, matplotlib's Agg backend, skipping cells marked
+IPython InteractiveShell, matplotlib's Agg backend, and as working directory an empty folder holding only a copy of
+the notebook (as on Colab, where a notebook opened from GitHub has no repository beside it: what it reads must come
+from the package or be made by the notebook itself), skipping cells marked
 `#| eval: false` or flagged with one of settings.ini's tst_flags (slow, cuda, notest). In that subprocess, packages
 that the venv holds only because of another notebook's install line (an extra this notebook does not ask for) are
 made unimportable, so a notebook that installs plain `colorgan` but imports onnx fails here as it would on Colab.
@@ -148,7 +150,9 @@ def run_one(path:Path) -> int:
           f"{' + ' + ' '.join(others) if others else ''}; made unimportable: "
           f"{', '.join(dists[:10]) + (f', ... ({len(dists)} in all)' if len(dists) > 10 else '') if dists else 'nothing'}")
     os.environ['MPLBACKEND'] = 'Agg'
-    os.chdir(path.parent)
+    alone = Path(os.environ.get('COLAB_CHECK_DIR') or tempfile.mkdtemp(prefix='colorgan-colab-'))  # a new Colab session: the notebook, nothing beside it
+    shutil.copy2(path, alone/path.name)
+    os.chdir(alone)
     sys.path.insert(0, '')  # a Jupyter kernel imports from its working directory
     import importlib.util
     spec = None if extras is None else importlib.util.find_spec(settings()['lib_name'])
@@ -196,8 +200,8 @@ def run(paths, timeout:float) -> int:
     passed = failed = 0
     for p in paths:
         t = time.time()
-        cache = tempfile.mkdtemp(prefix='colorgan-colab-cache-')
-        env = dict(os.environ, MPLBACKEND='Agg', COLORGAN_CACHE=cache)
+        cache, alone = tempfile.mkdtemp(prefix='colorgan-colab-cache-'), tempfile.mkdtemp(prefix='colorgan-colab-')
+        env = dict(os.environ, MPLBACKEND='Agg', COLORGAN_CACHE=cache, COLAB_CHECK_DIR=alone)
         env.pop('IN_TEST', None)
         try:
             r = subprocess.run([sys.executable, str(Path(__file__).resolve()), '_one', str(p)], env=env, timeout=timeout,
@@ -206,7 +210,8 @@ def run(paths, timeout:float) -> int:
         except subprocess.TimeoutExpired as e:
             out, rc = (e.stdout or b'').decode(errors='replace') if isinstance(e.stdout, bytes) else (e.stdout or ''), None
             out += f'\nERROR timed out after {timeout:.0f} s'
-        finally: shutil.rmtree(cache, ignore_errors=True)
+        finally:
+            for d in (cache, alone): shutil.rmtree(d, ignore_errors=True)
         secs = time.time() - t
         if rc == 0:
             passed += 1

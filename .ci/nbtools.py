@@ -15,17 +15,21 @@ def nbs_path() -> Path: return ROOT / settings().get('nbs_path', 'nbs')
 def lib_path() -> Path: return ROOT / settings().get('lib_path', 'colorgan')
 
 ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')  # terminal colour codes, as tracebacks carry them
-_NUMBER = re.compile(r'(\d+)_')
+_NUMBER = re.compile(r'(\d+)([a-z]?)_')
 
 def number(path) -> int | None:
-    "A notebook's number (`06` of `06_hints.ipynb`), or None."
+    "A notebook's number (`06` of `06_hints.ipynb`; `07` of the appendix `07a_config.ipynb`), or None."
     m = _NUMBER.match(Path(path).name)
     return int(m.group(1)) if m else None
 
+def is_appendix(path) -> bool:
+    "Appendices are named for the lesson they serve, with a letter: `07a_config.ipynb` holds engineering under lesson 07."
+    m = _NUMBER.match(Path(path).name)
+    return bool(m and m.group(2))
+
 def is_lesson(path) -> bool:
-    "Lessons are numbered below 20; appendices from 20 on."
-    n = number(path)
-    return n is not None and n < 20
+    "Lessons are numbered, without a letter: `01_lab.ipynb` to `13_study.ipynb`."
+    return number(path) is not None and not is_appendix(path)
 
 def default_notebooks() -> list[Path]:
     "Every notebook directly in nbs/ whose name does not start with `_`."

@@ -15,7 +15,7 @@ from PIL import Image
 
 from .core import log
 from .images import image_files, scan_files, decode_image, resize_short, image_tensor
-import torchvision.transforms.v2 as T  # after colorgan.core, which makes torchvision importable (see 20_core)
+import torchvision.transforms.v2 as T  # after colorgan.core, which makes torchvision importable (see 01a_core)
 
 # %% ../nbs/02_data.ipynb #b50c3e9a
 _SKIMAGE_PHOTOS = ('astronaut.png', 'chelsea.png', 'coffee.png', 'motorcycle_left.png', 'motorcycle_right.png', 'rocket.jpg')

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-# the encoders' weights (appendix 28); it imports colorgan.core first, which makes torchvision importable
+# the encoders' weights (appendix 03a); it imports colorgan.core first, which makes torchvision importable
 from .weights import OFFLINE_ENCODER, lite0_encoder, resnet_encoder, weights_source
 from fastai.layers import ToTensorBase, ConvLayer
 from fastai.vision.learner import create_body

@@ -18,7 +18,7 @@ from .images import open_image
 from .generator import build_generator, Generator
 from .engine import load_checkpoint, autocast_mode
 from .hints import check_hints, hints_tensor
-from .runtime import checkpoint_path, model_input_size, use_onnx, load_onnx  # torch-free pieces (appendix 36)
+from .runtime import checkpoint_path, model_input_size, use_onnx, load_onnx  # torch-free pieces (appendix 08b)
 from torchvision.transforms.v2.functional import pil_to_tensor
 
 # %% ../nbs/08_inference.ipynb #8ae43ad4
@@ -29,7 +29,7 @@ def load_generator(path:str|Path|None=None, # a generator.pt or checkpoint.pt fr
     "Load a trained generator, in eval mode and float32, on `device`; the file is checked against the network it describes."
     device = get_device(device)
     onnx = use_onnx(backend, device)
-    if onnx and (G := load_onnx(path)) is not None: return G  # its ONNX copy, made before: found by the file's hash (appendix 36)
+    if onnx and (G := load_onnx(path)) is not None: return G  # its ONNX copy, made before: found by the file's hash (appendix 08b)
     path = checkpoint_path(path)
     ck = load_checkpoint(path)
     meta = dict(ck.get('generator_meta', {}))
@@ -45,7 +45,7 @@ def load_generator(path:str|Path|None=None, # a generator.pt or checkpoint.pt fr
         raise ValueError(f"{path} does not hold the weights of the generator it describes ({meta.get('arch')}, "
                          f"hints={meta.get('hints', False)}): {str(e).splitlines()[0]}") from e
     G.meta.update(meta, stage=ck.get('stage', ck.get('state', {}).get('stage')))
-    if onnx:  # exported once, named by the file's hash, and checked against PyTorch (appendix 31)
+    if onnx:  # exported once, named by the file's hash, and checked against PyTorch (appendix 08a)
         from colorgan.onnx_export import onnx_generator
         return onnx_generator(G.eval(), source=path)
     return G.eval().to(device, memory_format=torch.channels_last)  # NHWC: faster convolutions on CPUs and GPUs

@@ -17,7 +17,7 @@ from torch import nn
 
 from .core import log, get_device, to_numpy_image
 from .lab import rgb_to_model, model_to_rgb
-# FID and KID's network and maths live in appendix 29 (colorgan.fid)
+# FID and KID's network and maths live in appendix 09a (colorgan.fid)
 
 # %% ../nbs/09_metrics.ipynb #966411bc
 def to_rgb_array(img, # uint8 or float [0, 1] array `H,W,3`, PIL image, or tensor `(3,H,W)`

@@ -22,7 +22,7 @@ from .lab import rgb_to_model, model_to_rgb
 from .images import image_files
 from .data import split_files, ColorizationDataset
 from .generator import build_generator
-from .losses import GANLoss, colour_l1, generator_loss, ab_bins, ColourCE
+from .losses import GANLoss, generator_loss, ab_bins, ColourCE
 from .hints import simulate_hints
 from .engine import autocast_mode, loader_settings, cache_gb, EpochSampler, lr_factor
 from .config import TrainConfig
@@ -58,22 +58,18 @@ def _predict(G, L, hints, ce):
     "G's ab, and its cells' logits when there is a cross-entropy to compute."
     return G(L, hints, logits=True) if ce is not None else (G(L, hints), None)
 
-def pretrain_step(G, opt, L, ab, accelerator, saturation_weight:float=0., hints=None, ce=None, ce_weight:float=0.) -> dict:
-    "Stage 1: one L1 step of the generator (`colour_l1`: plain L1 unless `saturation_weight`; plus `ce_weight` x `ce` with colour cells)."
+def pretrain_step(G, opt, L, ab, accelerator, cfg, hints=None, ce=None) -> dict:
+    "Stage 1: one step of the generator on its objective without the GAN term (`generator_loss`, the losses lesson)."
     with accelerator.autocast():
         fake, z = _predict(G, L, hints, ce)
-    loss = l1 = colour_l1(fake.float(), ab, saturation_weight)
-    logs = {'l1': l1.detach()}
-    if ce is not None:
-        c = ce(z, ab); loss = loss + ce_weight * c; logs['ce'] = c.detach()
+    loss, logs = generator_loss(fake.float(), ab, cfg, cell_logits=z, ce=ce)
     opt.zero_grad(set_to_none=True)
     accelerator.backward(loss)
     opt.step()
     return logs
 
 # %% ../nbs/07_training.ipynb #2f1653af
-def gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, lambda_l1, accelerator, saturation_weight:float=0., gan_weight:float=1.,
-             hints=None, ce=None, lambda_ce:float=0.) -> dict:
+def gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, accelerator, cfg, gan_weight:float=1., hints=None, ce=None) -> dict:
     "Stage 2: one pix2pix step: the discriminator on real and (detached) fake pairs, then the generator (GAN term x `gan_weight`)."
     with accelerator.autocast():
         fake, z = _predict(G, L, hints, ce)
@@ -87,13 +83,11 @@ def gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, lambda_l1, accelerator, satura
     # the generator: fool the discriminator and stay close to the truth. D's own gradients from this pass
     # are never used (opt_d.zero_grad comes first next step), and with several processes they are not synced.
     with accelerator.no_sync(D), accelerator.autocast():
-        loss_g, loss_g_gan, loss_l1 = generator_loss(gan_loss, D(L, fake).float(), fake.float(), ab, lambda_l1, saturation_weight, gan_weight)
-        if ce is not None: loss_ce = ce(z, ab); loss_g = loss_g + lambda_ce * loss_ce
+        loss_g, parts = generator_loss(fake.float(), ab, cfg, D(L, fake).float(), gan_loss, z, ce, gan_weight)  # every term (the losses lesson)
         opt_g.zero_grad(set_to_none=True)
         accelerator.backward(loss_g)
     opt_g.step()
-    return {'d_fake': loss_d_fake.detach(), 'd_real': loss_d_real.detach(), 'g_gan': loss_g_gan.detach(), 'l1': loss_l1.detach(),
-            **({'ce': loss_ce.detach()} if ce is not None else {})}
+    return {'d_fake': loss_d_fake.detach(), 'd_real': loss_d_real.detach(), **parts}
 
 # %% ../nbs/07_training.ipynb #e74ecdb5
 @torch.no_grad()
@@ -219,10 +213,9 @@ def train_step(run:Run, # the run
             group['lr'] = 0. if frozen else group['base_lr'] * lr_f
     L, ab = to_model_input(rgb, acc, cfg.channels_last)
     hints = simulate_hints(ab, cfg.hint_none, cfg.hint_points) if cfg.hints else None
-    if stage == 'pretrain': logs = pretrain_step(run.G, run.opt_pre, L, ab, acc, cfg.saturation_weight, hints, run.ce, cfg.lambda_ce / cfg.lambda_l1)
-    else: logs = gan_step(run.G, run.D, run.opt_g, run.opt_d, L, ab, run.gan_loss, cfg.lambda_l1, acc, cfg.saturation_weight,
-                          gan_weight=min(1., progress / cfg.gan_warmup) if cfg.gan_warmup else 1., hints=hints,
-                          ce=run.ce, lambda_ce=cfg.lambda_ce)
+    if stage == 'pretrain': logs = pretrain_step(run.G, run.opt_pre, L, ab, acc, cfg, hints, run.ce)
+    else: logs = gan_step(run.G, run.D, run.opt_g, run.opt_d, L, ab, run.gan_loss, acc, cfg,
+                          gan_weight=min(1., progress / cfg.gan_warmup) if cfg.gan_warmup else 1., hints=hints, ce=run.ce)
     if run.ema is not None: run.ema.update_parameters(acc.unwrap_model(run.G))
     logs = {k: v.item() for k, v in logs.items()}
     bad = [k for k, v in logs.items() if not math.isfinite(v)]

@@ -16,7 +16,7 @@ from fastcore.basics import patch
 
 from .lab import norm_l, denorm_ab
 from .hints import hints_tensor
-# the files, the test clips and the streaming: appendix 30
+# the files, the test clips and the streaming: appendix 12a
 from .video_io import video_info, read_frames, check_video_hints, map_video
 
 def _cv2():
