@@ -21,6 +21,8 @@ neither colorgan nor torch (standard library only, a second or so). Checks:
               notebook's `#| default_exp`. Code inside strings (a subprocess's `-c` code) is not looked at.
 - shape:      one room per concern: no library module over 400 lines. (Lessons have no cell or line caps: those
               pushed a lesson's own code into appendices; small cells between pictures are the aim, not a count.)
+- card:       the model card (output-examples/model_card.md) quotes the numbers of colorgan/records/new_sources.json for
+              photos from other sources (a notebook opened alone has no output-examples/ to check this against).
 - pictures:   pictures first: in each lesson, the first output picture (image/png, image/jpeg or image/svg+xml in a
               code cell's committed outputs) comes within the first third of its cells.
 - links:      every relative link in a notebook's markdown (`[text](NN_name.ipynb)`, `../README.md`, ...) names a file that
@@ -35,7 +37,7 @@ import argparse, ast, json, re, sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbtools import ROOT, ANSI as _ANSI, rel, read_nb, source, directives, nbs_path, library_files, number, is_lesson, is_appendix, default_notebooks
+from nbtools import ROOT, ANSI as _ANSI, rel, read_nb, source, directives, nbs_path, library_files, number, is_lesson, default_notebooks, first_picture
 
 MAX_BYTES = 2**20
 MAX_MODULE_LINES = 400
@@ -238,18 +240,27 @@ def check_private(nbs) -> list[str]:
             if names: bad.append(f"{rel(f)}:{n.lineno}: imports private {', '.join(names)} from colorgan.{mod}")
     return bad
 
-PICTURES = ('image/png', 'image/jpeg', 'image/svg+xml')
-
 def check_pictures(nbs) -> list[str]:
     bad = []
     for p, nb in nbs.items():
         if not is_lesson(p): continue
-        cells = nb['cells']
-        first = next((i for i, c in enumerate(cells) if c.get('cell_type') == 'code'
-                      and any(k in o.get('data', {}) for o in c.get('outputs', []) for k in PICTURES)), None)
+        first, n = first_picture(nb), len(nb['cells'])
         if first is None: bad.append(f'{rel(p)}: no picture in its outputs')
-        elif first >= len(cells) / 3: bad.append(f'{rel(p)}: first picture at cell {first} of {len(cells)}, after the first third')
+        elif first >= n / 3: bad.append(f'{rel(p)}: first picture at cell {first} of {n}, after the first third')
     return bad
+
+CARD = ROOT/'output-examples'/'model_card.md'
+NEW_SOURCES = ROOT/'colorgan'/'records'/'new_sources.json'
+
+def check_card(nbs) -> list[str]:
+    "The model card's numbers on photos from other sources are the record's (the card is prose; the record is the run's)."
+    if not CARD.exists() or not NEW_SOURCES.exists(): return [f'{rel(CARD)} or {rel(NEW_SOURCES)} is missing']
+    r = json.loads(NEW_SOURCES.read_text(encoding='utf-8'))
+    F, B, text = r['final']['new'], r['choose_baselines']['new'], CARD.read_text(encoding='utf-8')
+    want = [f'{x:.2f}' for x in (F['gray']['psnr'], F['v1']['psnr'], F['gray']['ciede2000'], F['v1']['ciede2000'],
+                                 B['gray']['psnr'], B['v1']['psnr'], B['gray']['ciede2000'], B['v1']['ciede2000'])]
+    want.append(f"{F['BIG_A']['colorfulness']:.1f} against {F['v1']['colorfulness']:.1f}")
+    return [f'{rel(CARD)}: does not quote {w!r}, which {rel(NEW_SOURCES)} gives' for w in want if w not in text]
 
 CHECKS = {
     'paths': (check_paths, 'no machine paths (/tmp/, /home/, site-packages/, ...) in notebook outputs'),
@@ -259,6 +270,7 @@ CHECKS = {
     'exercises': (check_exercises, "each lesson ends with '## Exercises' and at least two numbered items"),
     'shape': (check_shape, f'library modules of at most {MAX_MODULE_LINES} lines'),
     'pictures': (check_pictures, 'each lesson shows its first picture within its first third of cells'),
+    'card': (check_card, "the model card's numbers on photos from other sources are those of their record"),
     'imports': (check_imports, 'lessons import only modules of earlier lessons or appendices'),
     'links': (check_links, "relative links in markdown name files that exist; 'next lesson' links to the next lesson"),
     'private': (check_private, 'no cross-module private imports in the library'),

@@ -20,11 +20,10 @@ import argparse, datetime, json, os, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbtools import ROOT, ANSI as _ANSI, default_notebooks, rel, read_nb, source, skip_reason, code_sha256, lib_sha256, nbs_path, is_lesson
+from nbtools import ROOT, ANSI as _ANSI, default_notebooks, rel, read_nb, source, skip_reason, code_sha256, lib_sha256, nbs_path, is_lesson, first_picture
 
 RECORD = ROOT / '.ci' / 'outputs.json'
 SKIP_FLAGS = ('cuda',)  # with `eval: false`; `slow` and `notest` cells are executed
-IMAGE_TYPES = ('image/png', 'image/jpeg')
 WARN_BYTES = 2 * 2**20
 
 def kernel_setup(prefix:str) -> str:
@@ -42,8 +41,7 @@ def output_bytes(nb) -> int:
     widgets = nb.get('metadata', {}).get('widgets')
     return sum(len(json.dumps(c.get('outputs', []))) for c in nb['cells']) + (len(json.dumps(widgets)) if widgets else 0)
 
-def has_image(nb) -> bool:
-    return any(t in o.get('data', {}) for c in nb['cells'] for o in c.get('outputs', []) for t in IMAGE_TYPES)
+def has_image(nb) -> bool: return first_picture(nb) is not None
 
 def fmt_size(n:int) -> str: return f'{n / 2**20:.2f} MB' if n >= 2**20 else f'{n / 2**10:.1f} KB'
 

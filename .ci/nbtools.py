@@ -31,6 +31,12 @@ def is_lesson(path) -> bool:
     "Lessons are numbered, without a letter: `01_lab.ipynb` to `13_study.ipynb`."
     return number(path) is not None and not is_appendix(path)
 
+IMAGE_TYPES = ('image/png', 'image/jpeg', 'image/svg+xml')
+
+def first_picture(nb) -> int | None:
+    "The index of the first cell with a picture (an image output) in its committed outputs, or None."
+    return next((i for i, c in enumerate(nb['cells']) if any(t in o.get('data', {}) for o in c.get('outputs', []) for t in IMAGE_TYPES)), None)
+
 def default_notebooks() -> list[Path]:
     "Every notebook directly in nbs/ whose name does not start with `_`."
     return sorted(p for p in nbs_path().glob('*.ipynb') if not p.name.startswith('_'))
