@@ -22,7 +22,7 @@ neither colorgan nor torch (standard library only, a second or so). Checks:
 - shape:      one room per concern: no library module over 400 lines. (Lessons have no cell or line caps: those
               pushed a lesson's own code into appendices; small cells between pictures are the aim, not a count.)
 - card:       the model card (output-examples/model_card.md) quotes the numbers of colorgan/records/new_sources.json for
-              photos from other sources (a notebook opened alone has no output-examples/ to check this against).
+              photos from other sources and for where a click's colour goes (a notebook opened alone has no output-examples/ to check this against).
 - pictures:   pictures first: in each lesson, the first output picture (image/png, image/jpeg or image/svg+xml in a
               code cell's committed outputs) comes within the first third of its cells.
 - links:      every relative link in a notebook's markdown (`[text](NN_name.ipynb)`, `../README.md`, ...) names a file that
@@ -260,6 +260,9 @@ def check_card(nbs) -> list[str]:
     want = [f'{x:.2f}' for x in (F['gray']['psnr'], F['v1']['psnr'], F['gray']['ciede2000'], F['v1']['ciede2000'],
                                  B['gray']['psnr'], B['v1']['psnr'], B['gray']['ciede2000'], B['v1']['ciede2000'])]
     want.append(f"{F['BIG_A']['colorfulness']:.1f} against {F['v1']['colorfulness']:.1f}")
+    lv = r['leak_final']['v1']  # where a click's colour goes: on its own surface and across a strong edge
+    want.append(f"{lv['dev']['pull_same']:.0%} of the way to the asked colour on the click's own surface and {lv['dev']['pull_across']:.0%} across")
+    want.append(f"{lv['new']['pull_same']:.0%} and {lv['new']['pull_across']:.0%} on `scratch`'s")
     return [f'{rel(CARD)}: does not quote {w!r}, which {rel(NEW_SOURCES)} gives' for w in want if w not in text]
 
 CHECKS = {

@@ -67,7 +67,7 @@ def train_cli(data:str=None, # a folder of colour photos, or 'demo' (the bundled
               **config, # any `TrainConfig` field, as --field-name
              ) -> int: # exit status: 0, 2 for a usage error, 128 + the signal when stopped by one
     "Train a colorization GAN: L1 pretraining, then the pix2pix GAN stage."
-    from colorgan.config import TrainConfig, demo_config, saved_config
+    from colorgan.training import TrainConfig, demo_config, saved_config
     from colorgan.loop import train
     from colorgan.downloads import resolve_data
     _setup_logging(quiet)
@@ -364,7 +364,7 @@ def command_parser(cmd:str) -> argparse.ArgumentParser:
     add_options(p, func, skip={'colorize': ('inputs', 'hint'), 'evaluate': ('checkpoint',), 'study': ('photos', 'checkpoint', 'score')}.get(cmd, ()),
                 short={'out': '-o'} if cmd in ('colorize', 'export', 'study') else None, choices={'encoder': ENCODERS, 'backend': BACKENDS})
     if cmd == 'train':
-        from colorgan.config import TrainConfig
+        from colorgan.training import TrainConfig
         from colorgan.generator import SPREADS
         from colorgan.engine import PRECISIONS, LR_SCHEDULES
         from colorgan.losses import GAN_MODES
