@@ -15,7 +15,7 @@ from PIL import Image
 from .core import get_device
 from .lab import rgb_to_l, lab_to_rgb, norm_l, denorm_ab
 from .images import open_image
-from .generator import build_generator, Generator
+from .generator import build_generator, Generator, check_takes_hints
 from .engine import load_checkpoint, autocast_mode
 from .hints import check_hints, hints_tensor
 from .runtime import checkpoint_path, model_input_size, use_onnx, load_onnx  # torch-free pieces (appendix 08b)
@@ -64,9 +64,7 @@ def predict_lab(rgbs:list, # uint8 `(3, H, W)` tensors, sizes may differ
     if device is None: device = getattr(generator, 'device', None) or next(generator.parameters()).device  # an OnnxGenerator says 'cpu'
     device = torch.device(device)
     mode = autocast_mode(precision, device) if isinstance(generator, torch.nn.Module) else 'no'  # onnxruntime runs float32
-    if hints is not None and any(hints) and not generator.meta.get('hints'):
-        raise ValueError("this generator was trained without hints, so it cannot use them: train one with hints "
-                         "(colorgan train --hints) or colorize without them")
+    check_takes_hints(generator.meta, hints is not None and any(hints))
     generator.eval()
     out = [None] * len(rgbs)
     groups = {}

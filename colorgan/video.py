@@ -15,6 +15,7 @@ import torch
 from fastcore.basics import patch
 
 from .lab import norm_l, denorm_ab
+from .generator import check_takes_hints
 from .hints import hints_tensor
 # the files, the test clips and the streaming: appendix 12a
 from .video_io import video_info, read_frames, check_video_hints, map_video
@@ -138,8 +139,7 @@ class FrameColorizer:
                 ):
         if every < 1: raise ValueError(f"every must be at least 1, got {every}")
         if not 0 <= alpha <= 1: raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-        if hints and not G.meta.get('hints'):
-            raise ValueError("hints were given, but this generator was trained without hints (colorgan train --hints makes one that takes them)")
+        check_takes_hints(G.meta, bool(hints))
         self.G, self.size, self.temporal, self.every, self.alpha, self.refresh = G, size, temporal, every, alpha, refresh
         self.precision = precision
         self.hints = {int(k): list(v) for k, v in (hints or {}).items()}
