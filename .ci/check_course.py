@@ -17,7 +17,7 @@ neither colorgan nor torch (standard library only, a second or so). Checks:
               starting with '## Exercises', followed by at least two numbered items.
 - imports:    lesson order. A lesson may import colorgan modules (`from colorgan.X import`, `import colorgan.X`,
               `from colorgan import X`, `from .X import`, `colorgan.X.` attributes) only from lessons with a smaller
-              number, from appendices (a number and a letter: 07a_config) or from itself; the module -> notebook map comes from each
+              number, from appendices (a number and a letter: 07a_loop) or from itself; the module -> notebook map comes from each
               notebook's `#| default_exp`. Code inside strings (a subprocess's `-c` code) is not looked at.
 - shape:      one room per concern: no library module over 400 lines. (Lessons have no cell or line caps: those
               pushed a lesson's own code into appendices; small cells between pictures are the aim, not a count.)
