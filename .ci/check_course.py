@@ -6,7 +6,8 @@
     python .ci/check_course.py --list                # the check names, with what each checks
 
 Reads the notebooks in nbs/ (not those starting with `_`) and colorgan/*.py as they are on disk (paths from settings.ini); executes nothing and imports
-neither colorgan nor torch (standard library only, a second or so). Checks:
+neither colorgan nor torch (standard library only, a second or so). There are no caps on the size of a module, a cell or
+a lesson: such caps pushed a lesson's own code (the training loop) into appendices. Checks:
 
 - paths:      no machine paths (/tmp/, /work/, /root/, /home/, /Users/, C:\\, ipykernel_, /usr/lib/python,
               site-packages/, .venv/) in any output: stream text, text/plain, text/html, text/markdown, tracebacks.
@@ -17,10 +18,8 @@ neither colorgan nor torch (standard library only, a second or so). Checks:
               starting with '## Exercises', followed by at least two numbered items.
 - imports:    lesson order. A lesson may import colorgan modules (`from colorgan.X import`, `import colorgan.X`,
               `from colorgan import X`, `from .X import`, `colorgan.X.` attributes) only from lessons with a smaller
-              number, from appendices (a number and a letter: 07a_loop) or from itself; the module -> notebook map comes from each
+              number, from appendices (a number and a letter: 07a_runs) or from itself; the module -> notebook map comes from each
               notebook's `#| default_exp`. Code inside strings (a subprocess's `-c` code) is not looked at.
-- shape:      one room per concern: no library module over 400 lines. (Lessons have no cell or line caps: those
-              pushed a lesson's own code into appendices; small cells between pictures are the aim, not a count.)
 - card:       the model card (output-examples/model_card.md) quotes the numbers of colorgan/records/new_sources.json for
               photos from other sources and for where a click's colour goes (a notebook opened alone has no output-examples/ to check this against).
 - pictures:   pictures first: in each lesson, the first output picture (image/png, image/jpeg or image/svg+xml in a
@@ -40,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nbtools import ROOT, ANSI as _ANSI, rel, read_nb, source, directives, nbs_path, library_files, number, is_lesson, default_notebooks, first_picture
 
 MAX_BYTES = 2**20
-MAX_MODULE_LINES = 400
 SNIPPET = 60
 PATHS = ('/tmp/', '/work/', '/root/', '/home/', '/Users/', 'C:\\', 'ipykernel_', '/usr/lib/python', 'site-packages/', '.venv/')
 _PATHS = re.compile('|'.join(re.escape(p) for p in PATHS))
@@ -132,13 +130,6 @@ def check_exercises(nbs) -> list[str]:
         after = source(last[k]).lstrip().split('\n', 1)[1:] + [source(c) for c in last[k + 1:] if c.get('cell_type') == 'markdown']
         items = sum(len(_ITEM.findall(s)) for s in after)
         if items < 2: bad.append(f"{rel(p)}: '## Exercises' (cell {len(nb['cells']) - len(last) + k}) has {items} numbered item(s), needs at least 2")
-    return bad
-
-def check_shape(nbs) -> list[str]:
-    bad = []
-    for f in library_files():
-        n = len(f.read_text(encoding='utf-8').splitlines())
-        if n > MAX_MODULE_LINES: bad.append(f'{rel(f)}: {n} lines, over {MAX_MODULE_LINES}')
     return bad
 
 def exported_modules(nbs) -> dict[str, Path]:
@@ -271,7 +262,6 @@ CHECKS = {
     'warnings': (check_warnings, "no 'Warning' in stderr or text/plain outputs"),
     'size': (check_size, 'notebooks under 1 MB, no saved widget state'),
     'exercises': (check_exercises, "each lesson ends with '## Exercises' and at least two numbered items"),
-    'shape': (check_shape, f'library modules of at most {MAX_MODULE_LINES} lines'),
     'pictures': (check_pictures, 'each lesson shows its first picture within its first third of cells'),
     'card': (check_card, "the model card's numbers on photos from other sources are those of their record"),
     'imports': (check_imports, 'lessons import only modules of earlier lessons or appendices'),

@@ -18,12 +18,12 @@ ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')  # terminal colour codes, as traceba
 _NUMBER = re.compile(r'(\d+)([a-z]?)_')
 
 def number(path) -> int | None:
-    "A notebook's number (`06` of `06_hints.ipynb`; `07` of the appendix `07a_loop.ipynb`), or None."
+    "A notebook's number (`06` of `06_hints.ipynb`; `07` of the appendix `07a_runs.ipynb`), or None."
     m = _NUMBER.match(Path(path).name)
     return int(m.group(1)) if m else None
 
 def is_appendix(path) -> bool:
-    "Appendices are named for the lesson they serve, with a letter: `07a_loop.ipynb` holds engineering under lesson 07."
+    "Appendices are named for the lesson they serve, with a letter: `07a_runs.ipynb` holds engineering under lesson 07."
     m = _NUMBER.match(Path(path).name)
     return bool(m and m.group(2))
 

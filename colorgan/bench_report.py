@@ -18,7 +18,8 @@ from .core import log, get_device
 from .files import atomic_write
 from .images import open_image
 from .onnx_export import onnx_generator
-from .bench import STAGES, PATHS, OPTIONS, BENCH_FUNCS, bench_data, colorgan_options, fast_options, run_isolated, recipe_generator
+from .training import STAGES
+from .bench import PATHS, OPTIONS, BENCH_FUNCS, bench_data, colorgan_options, fast_options, run_isolated, recipe_generator
 
 # %% ../nbs/07d_bench_report.ipynb #91db344b
 def ablation_configs(fast:dict, # every speed-up on, e.g. `fast_options()`
@@ -50,7 +51,7 @@ def schedule_time(results:dict, # what `run_benchmark` returned
     for path in results['settings']['paths']:
         speed = {r['stage']: r.get('images_per_s') for r in results['runs']
                  if r.get('kind') == 'train' and r.get('path') == path and r.get('size') == size and not r.get('ablation')}
-        l1 = n_images * pretrain_epochs / speed['l1'] if speed.get('l1') else None
+        l1 = n_images * pretrain_epochs / speed['pretrain'] if speed.get('pretrain') else None
         gan = n_images * gan_epochs / speed['gan'] if speed.get('gan') else None
         out[path] = dict(l1_s=l1, gan_s=gan, total_s=l1 + gan if l1 is not None and gan is not None else None)
     return out
@@ -123,7 +124,7 @@ def run_benchmark(sizes:tuple=(128, 256), # training crop sizes
                   paths:tuple=PATHS, # which of 'straightforward' and 'colorgan' to measure
                   infer:bool=True, # measure inference too
                   json_path:str|Path|None=None, # write the results here as JSON (atomically)
-                  stages:tuple=STAGES, # training steps to time: 'l1', 'gan'
+                  stages:tuple=STAGES, # training steps to time: 'pretrain', 'gan'
                   options:dict|None=None, # colorgan options overriding `TrainConfig`'s defaults (see `colorgan_options`)
                   ablation:str|None=None, # also measure colorgan with speed-ups 'cumulative'ly added or each switched off ('single')
                   fast:dict|None=None, # overrides of `fast_options` for the ablation (e.g. {'compile': False})
@@ -216,6 +217,8 @@ def run_benchmark(sizes:tuple=(128, 256), # training crop sizes
     return results
 
 # %% ../nbs/07d_bench_report.ipynb #f12b824b
+_STEP = {'pretrain': 'L1', 'gan': 'GAN'}  # what each stage's step is called in the tables
+
 def _fmt(v, unit:str='') -> str:
     if v is None: return '-'
     if unit == 's': return f'{v:.3f}' if v < 10 else f'{v:.1f}'
@@ -278,7 +281,7 @@ def format_bench(results:dict, # what `run_benchmark` returned (or its JSON, loa
             match = lambda r: (r['stage'], r['size'], tuple(r['shape'] or ())) == (stage, size, shape)
             s = next((r for r in speed if match(r)), None)
             mm = next((r for r in mems if match(r)), None)
-            name = f"{stage.upper()} step {size} px" if kind == 'train' else f"{shape[1]}x{shape[0]} (model side {size})"
+            name = f"{_STEP[stage]} step {size} px" if kind == 'train' else f"{shape[1]}x{shape[0]} (model side {size})"
             key = (kind, stage, size, shape)
             rows.append([name] + [cell(s, p, unit, key) for p in paths] + ([ratio(s)] if len(paths) == 2 else []) +
                         ([cell(mm, p, 'MB', key) for p in paths] + ([ratio(mm)] if len(paths) == 2 else []) if mems else []))
@@ -294,7 +297,7 @@ def format_bench(results:dict, # what `run_benchmark` returned (or its JSON, loa
             ips, base = r['images_per_s'], ref.get(r['size'])
             whole = sum(r['images_seen'].values()) / sum(r['seconds'].values())
             x = lambda v: f' ({v / base:.1f}x)' if base else ''
-            rows.append([f"{r['size']} px", f"{_fmt(ips['l1'])}{x(ips['l1'])}", f"{_fmt(ips['gan'])}{x(ips['gan'])}",
+            rows.append([f"{r['size']} px", f"{_fmt(ips['pretrain'])}{x(ips['pretrain'])}", f"{_fmt(ips['gan'])}{x(ips['gan'])}",
                          f"{_fmt(whole)}{x(whole)}", _fmt(base), str(r['epochs']), str(r['validations']),
                          f"{r['file_mb'].get('checkpoint.pt', 0):.0f} + {r['file_mb'].get('generator.pt', 0):.0f}", _fmt(r.get('peak_rss_mb'), 'MB')])
         lines += [f"End to end: `colorgan train` for {e2e[0]['minutes']:g} + {e2e[0]['minutes']:g} minutes, images/s over whole epochs, "
@@ -331,7 +334,7 @@ def format_bench(results:dict, # what `run_benchmark` returned (or its JSON, loa
                 row.append(f"{_fmt(r['images_per_s'])}{x} w{r['warmup_s']:.0f}s")
             rows.append(row)
         lines += [f"Ablation ({results['ablation']['mode']}), colorgan images/s (x straightforward; w: warm-up seconds, "
-                  "where compiling shows):", '', _md_table(['configuration'] + [f'{s.upper()} {z} px' for s, z in cols], rows), '']
+                  "where compiling shows):", '', _md_table(['configuration'] + [f'{_STEP[s]} {z} px' for s, z in cols], rows), '']
     sched = results.get('schedule') or {}
     if any(v.get('total_s') for v in sched.values()):
         lines += ['Tutorial schedule (8,000 photos at 256 px, 20 epochs L1 + 20 epochs GAN) at the measured speed: ' +

@@ -68,7 +68,7 @@ def train_cli(data:str=None, # a folder of colour photos, or 'demo' (the bundled
              ) -> int: # exit status: 0, 2 for a usage error, 128 + the signal when stopped by one
     "Train a colorization GAN: L1 pretraining, then the pix2pix GAN stage."
     from colorgan.training import TrainConfig, demo_config, saved_config
-    from colorgan.loop import train
+    from colorgan.training import train
     from colorgan.downloads import resolve_data
     _setup_logging(quiet)
     given = {k: v for k, v in config.items() if v is not None}
@@ -92,21 +92,21 @@ def train_cli(data:str=None, # a folder of colour photos, or 'demo' (the bundled
 
 # %% ../nbs/08d_cli.ipynb #818d8e1c
 def _hints_for(inputs:list, hint:list|None, hints_file:str|None) -> dict|None:
-    "{source path: [(x, y, colour)]} from --hint (one photo) or --hints FILE (keys relative to an input folder, or file names)."
+    "{source path: [(x, y, colour)]} from --hint (one photo) or --hints-file FILE (keys relative to an input folder, or file names)."
     if not (hint or hints_file): return None
     from colorgan.hints import parse_hint, load_hints_file
-    if hint and hints_file: raise ValueError("give --hint (for one photo) or --hints FILE, not both")
+    if hint and hints_file: raise ValueError("give --hint (for one photo) or --hints-file FILE, not both")
     if hint:
         if len(inputs) != 1 or Path(inputs[0]).is_dir():
-            raise ValueError("--hint is for a single photo: for several, give --hints FILE.json mapping each photo to its hints")
+            raise ValueError("--hint is for a single photo: for several, give --hints-file FILE.json mapping each photo to its hints")
         return {Path(inputs[0]): [parse_hint(h) for h in hint]}
     if not hints_file: return None
     return load_hints_file(hints_file)
 
 def _video_hints(hint:list|None, hints_file:str|None) -> dict|None:
-    "{frame: [(x, y, colour)]} for one video, from --hint F:X,Y,#RRGGBB (F: 0 when left out) or --hints FILE keyed by frame number."
+    "{frame: [(x, y, colour)]} for one video, from --hint F:X,Y,#RRGGBB (F: 0 when left out) or --hints-file FILE keyed by frame number."
     from colorgan.hints import parse_hint, load_hints_file
-    if hint and hints_file: raise ValueError("give --hint (for one video) or --hints FILE, not both")
+    if hint and hints_file: raise ValueError("give --hint (for one video) or --hints-file FILE, not both")
     out = {}
     for h in hint or []:
         frame, _, rest = h.partition(':') if ':' in h.split(',', 1)[0] else ('0', '', h)
@@ -137,7 +137,7 @@ def colorize_cli(inputs:list, # image and video files and/or folders
                  size:int=256, # short side the model sees (a multiple of 32)
                  saturation:float=1., # scales the colours of photos (1 = as predicted)
                  hint:list=None, # X,Y,#RRGGBB: a colour hint at pixel (X, Y) of a single photo; F:X,Y,#RRGGBB on frame F of a single video (repeatable)
-                 hints:str=None, # a JSON file: each photo's path relative to its input folder (its file name when files are given) -> [[x, y, "#rrggbb"], ...]; for a single video, frame number -> [[x, y, "#rrggbb"], ...]
+                 hints_file:str=None, # a JSON file: each photo's path relative to its input folder (its file name when files are given) -> [[x, y, "#rrggbb"], ...]; for a single video, frame number -> [[x, y, "#rrggbb"], ...]
                  batch_size:int=8, # photos per model call
                  max_pixels:int=None, # refuse larger photos (decompression bombs); Pillow's limit by default
                  device:str=None, # 'cpu', 'cuda', 'mps'; the best available by default
@@ -155,9 +155,9 @@ def colorize_cli(inputs:list, # image and video files and/or folders
         if demo: from colorgan.data import default_photos; inputs = list(inputs or []) + default_photos()
         if not inputs: raise ValueError("give photos, videos or folders to colorize, or --demo for the bundled photos")
         photos, videos = _split_inputs(inputs, Path(out))
-        if videos and (hint or hints) and (len(inputs) != 1 or Path(inputs[0]).is_dir()):
-            raise ValueError("hints for a video are given one video at a time: colorgan colorize CLIP.mp4 --hint F:X,Y,#RRGGBB or --hints FRAMES.json")
-        hint_map = _hints_for(inputs, hint, hints) if not videos else None
+        if videos and (hint or hints_file) and (len(inputs) != 1 or Path(inputs[0]).is_dir()):
+            raise ValueError("hints for a video are given one video at a time: colorgan colorize CLIP.mp4 --hint F:X,Y,#RRGGBB or --hints-file FRAMES.json")
+        hint_map = _hints_for(inputs, hint, hints_file) if not videos else None
         clash = [s for s, d in videos if d.resolve() == s.resolve()]
         if clash: raise ValueError(f"refusing to overwrite input {clash[0]}: choose an output folder that is not an input")
         if videos: from colorgan.video import colorize_video  # needs the video extra: an ImportError that says so, before any work
@@ -173,7 +173,7 @@ def colorize_cli(inputs:list, # image and video files and/or folders
                                  show=not quiet, hints=hint_map)
             written, failed = res['written'], res['failed']
         for src, dst in videos:
-            try: r = colorize_video(src, dst, G, temporal=temporal, hints=_video_hints(hint, hints), size=size, show=not quiet)
+            try: r = colorize_video(src, dst, G, temporal=temporal, hints=_video_hints(hint, hints_file), size=size, show=not quiet)
             except ValueError as e:
                 if len(videos) == 1 and not photos: raise  # one video: its problem is the error
                 video_failed.append((str(src), str(e))); failed.append(video_failed[-1]); continue
@@ -197,7 +197,7 @@ def _fid_table(res:dict) -> str:
 def evaluate_cli(checkpoint:list, # generator.pt files to score (one or more); 'shipped': colorgan's trained model
                  data:str=None, # folder of held-out colour photos
                  size:int=256, # photos are resized to this short side and center-cropped
-                 hints:str='0', # N[,N...]: also score with N colour hints per photo, sampled from its true colours (seeded)
+                 n_hints:str='0', # N[,N...]: also score with N colour hints per photo, sampled from its true colours (seeded)
                  mean_from:str=None, # folder of training photos for the mean-colour baseline (default: the mean saved in the first checkpoint)
                  json_out:str=None, # also write the results as JSON here
                  batch_size:int=8, # photos per model call
@@ -215,9 +215,9 @@ def evaluate_cli(checkpoint:list, # generator.pt files to score (one or more); '
     fid_note = None
     try:
         if data is None or not checkpoint: raise ValueError("give --checkpoint generator.pt [...] and --data DIR")
-        try: counts = [int(n) for n in str(hints).split(',')]
-        except ValueError: raise ValueError(f"--hints {hints!r}: expected numbers of points, like 0,1,5,10") from None
-        if any(n < 0 for n in counts): raise ValueError(f"--hints {hints!r}: numbers of points cannot be negative")
+        try: counts = [int(n) for n in str(n_hints).split(',')]
+        except ValueError: raise ValueError(f"--n-hints {n_hints!r}: expected numbers of points, like 0,1,5,10") from None
+        if any(n < 0 for n in counts): raise ValueError(f"--n-hints {n_hints!r}: numbers of points cannot be negative")
         files = image_files(data)
         if fid:
             try: inception_weights()  # the extra is there and its file intact, before any work
@@ -235,15 +235,15 @@ def evaluate_cli(checkpoint:list, # generator.pt files to score (one or more); '
             models[f"{name} ({G.meta.get('stage') or 'trained'})"] = G
             print(f"{c}: {describe_encoder(G.meta)}")
         if any(counts) and not any(G.meta.get('hints') for G in models.values()):
-            raise ValueError("--hints needs a generator trained with hints (colorgan train --hints); none of these was")
+            raise ValueError("--n-hints needs a generator trained with hints (colorgan train --hints); none of these was")
         results, true_features = {}, None
         for n in counts:
             preds = {'gray (ab = 0)': gray_predictor(), 'mean colour of the training photos': mean} if n == 0 else {}
             preds.update({k: G for k, G in models.items() if n == 0 or G.meta.get('hints')})
             if not fid:
-                results[n] = evaluate(preds, files, size=size, batch_size=batch_size, device=device, hints=n)
+                results[n] = evaluate(preds, files, size=size, batch_size=batch_size, device=device, n_hints=n)
                 continue
-            results[n], outputs = evaluate(preds, files, size=size, batch_size=batch_size, device=device, hints=n, images=True)
+            results[n], outputs = evaluate(preds, files, size=size, batch_size=batch_size, device=device, n_hints=n, images=True)
             if true_features is None: true_features = inception_features([prepare_eval_image(f, size) for f in files], device)
             for name, images in outputs.items():
                 feats = inception_features(images, device)

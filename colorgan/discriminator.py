@@ -83,8 +83,8 @@ class PatchDiscriminator(nn.Module):
 # %% ../nbs/04_discriminator.ipynb #783b251d
 def discriminator_for(cfg, # the run's configuration: a `TrainConfig` (its `d_norm`)
                      ) -> PatchDiscriminator:
-    "The discriminator a run with `cfg` trains, with pix2pix's initial weights."
-    return init_weights(PatchDiscriminator(norm=cfg.d_norm))
+    "The discriminator a run with `cfg` trains, with pix2pix's initial weights (set once, by `PatchDiscriminator` itself)."
+    return PatchDiscriminator(norm=cfg.d_norm)
 
 # %% ../nbs/04_discriminator.ipynb #efe11606
 def receptive_field(model:nn.Module, # a plain chain of convolutions (pooling layers are not counted)

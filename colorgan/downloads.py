@@ -18,7 +18,7 @@ DATASETS = {
     # fastai's sample of COCO: the 10,000-photo training set of the tutorial this course follows is drawn from it
     'coco-sample': dict(url='https://s3.amazonaws.com/fast-ai-coco/coco_sample.tgz', size=3_245_877_008,
                         md5='006cd55d633d94b36ecaf661467830ec', folder='coco_sample/train_sample'),
-    # Places365's validation set: 36,500 photos at 256x256, the size of the subset the seed of this course trained on
+    # Places365's validation set: 36,500 photos at 256x256, about as many as the original colorization project trained on (its tutorial: 10,000 COCO photos)
     'places365': dict(url='http://data.csail.mit.edu/places/places365/val_256.tar', size=None, md5=None, folder='val_256'),
 }
 

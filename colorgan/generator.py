@@ -175,7 +175,8 @@ def describe_encoder(meta:dict) -> str:
     "One line saying which encoder a generator has, whether it was pretrained, and where the weights came from."
     how = f"ImageNet weights from {meta['weights']}" if meta.get('pretrained') else 'RANDOMLY INITIALISED (no pretrained weights)'
     return (f"encoder {meta.get('arch', 'resnet18')}, {how}" + (', with colour hints' if meta.get('hints') else '')
-            + (f", colour as a distribution over {meta['bins']} ab bins" if meta.get('bins') else ''))
+            + (f", colour as a distribution over {meta['bins']} ab bins" if meta.get('bins') else '')
+            + (f", fine-tuned from {meta['started_from']}" if meta.get('started_from') else ''))
 
 # %% ../nbs/05_losses.ipynb #d84038f7
 from fastcore.basics import patch

@@ -17,6 +17,7 @@ from .lab import rgb_to_l, lab_to_rgb, norm_l, denorm_ab
 from .images import open_image
 from .generator import build_generator, Generator, check_takes_hints
 from .engine import load_checkpoint, autocast_mode
+from .training import trained_weights
 from .hints import check_hints, hints_tensor
 from .runtime import checkpoint_path, model_input_size, use_onnx, load_onnx  # torch-free pieces (appendix 08b)
 from torchvision.transforms.v2.functional import pil_to_tensor
@@ -34,13 +35,10 @@ def load_generator(path:str|Path|None=None, # a generator.pt or checkpoint.pt fr
     ck = load_checkpoint(path)
     meta = dict(ck.get('generator_meta', {}))
     meta.setdefault('input_norm', (1., 0.))  # generators saved before the input normalisation existed
-    weights = ck['generator']
-    if 'state' in ck and ck.get('ema') is not None:  # a training checkpoint: its moving average, as generator.pt has
-        weights = {k[len('module.'):]: v for k, v in ck['ema'].items() if k.startswith('module.')}
     G = build_generator(meta.get('size', ck.get('config', {}).get('size', 256)), pretrained=False,
                         arch=meta.get('arch', 'resnet18'), hints=meta.get('hints', False),
                         spread=meta.get('spread', 'grid'), bins=meta.get('bins') or None)
-    try: G.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})
+    try: G.load_state_dict(trained_weights(ck))  # a training checkpoint's moving average, as generator.pt has (lesson 07)
     except RuntimeError as e:
         raise ValueError(f"{path} does not hold the weights of the generator it describes ({meta.get('arch')}, "
                          f"hints={meta.get('hints', False)}): {str(e).splitlines()[0]}") from e
@@ -120,6 +118,6 @@ def demo_generator(hints:bool=True, # a generator that also takes colour hints (
                    cache_dir:str|Path|None=None, # where it is kept (see `colorgan.downloads.cache_root`)
                    device=None, # where to put it
                   ) -> Generator:
-    "A generator trained by the demo recipe on the bundled photos (`colorgan.loop.demo_run`): trained once, then loaded."
-    from colorgan.loop import demo_run
+    "A generator trained by the demo recipe on the bundled photos (`colorgan.training.demo_run`): trained once, then loaded."
+    from colorgan.training import demo_run
     return load_generator(demo_run(hints, cache_dir=cache_dir)/'generator.pt', device)

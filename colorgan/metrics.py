@@ -212,7 +212,7 @@ def evaluate(predictors:dict, # name -> callable mapping scaled L (B,1,H,W) to s
              batch_size:int=8, # photos per forward pass
              device=None, # where L and ab are computed; None for the best available
              per_image:bool=False, # also return every image's scores
-             hints:int=0, # give each photo this many hints sampled from its true colours (generators that take hints)
+             n_hints:int=0, # give each photo this many hints sampled from its true colours (generators that take hints)
              hint_seed:int=0, # another seed, other points (the same for every predictor)
              images:bool=False, # also return the colorized images, {name: uint8 (N, size, size, 3)}, e.g. for FID and KID
             ): # {name: {metric: mean}}; then {name: [per-image dicts]} if `per_image`, then the images if `images`
@@ -226,7 +226,7 @@ def evaluate(predictors:dict, # name -> callable mapping scaled L (B,1,H,W) to s
         batch = files[i:i + batch_size]
         photos = [prepare_eval_image(f, size) for f in batch]
         L, _ = rgb_to_model(torch.from_numpy(np.stack(photos)).permute(0, 3, 1, 2).to(device))
-        h = torch.stack([photo_hints(p, hints, f.name, hint_seed) for p, f in zip(photos, batch)]) if hints else None
+        h = torch.stack([photo_hints(p, n_hints, f.name, hint_seed) for p, f in zip(photos, batch)]) if n_hints else None
         for name, pred in predictors.items():
             rgb = model_to_rgb(L, _run(name, pred, L, device, h)).permute(0, 2, 3, 1).cpu().numpy()
             for f, out, photo in zip(batch, rgb, photos): rows[name].append({'file': str(f), **score(out, photo)})
