@@ -28,7 +28,7 @@ from .discriminator import discriminator_for
 from .losses import GANLoss, ColourCE
 from .engine import check_precision, ema_model
 from .training import TrainConfig
-from .training import pretrain_step, gan_step, generator_for, make_accelerator, make_loader, to_model_input, make_optimizers
+from .training import pretrain_step, gan_step, generator_for, make_accelerator, make_loader, make_optimizers
 from .training import Run, train_step
 from .training import train, STAGES
 from .inference import colorize
@@ -180,7 +180,6 @@ def bench_train(path:str='colorgan', # 'straightforward' or 'colorgan'
         ds = ColorizationDataset(files, size=size, train=True, cache=cfg.cache, scale=(cfg.crop_scale, 1.), margin=cfg.crop_margin)
         setup_s = time.perf_counter() - t0
         dl = make_loader(_repeat(ds, n_items), cfg, accelerator, shuffle=True)
-        to_input = lambda rgb: to_model_input(rgb, accelerator, cfg.channels_last)
     else:  # the tutorial's loader: shuffle=True, default workers (0), fp32 Lab from the Dataset
         ds = StraightforwardDataset(files, size=size)
         setup_s = time.perf_counter() - t0

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'LR_SCHEDULES', 'cpu_has_bf16', 'check_precision', 'autocast_mode', 'loader_settings', 'cache_gb',
-           'rng_state', 'set_rng_state', 'load_checkpoint', 'EpochSampler', 'lr_factor', 'ema_model', 'mean_ab',
-           'init_ab_head', 'StopSignals', 'check_resume_files']
+           'rng_state', 'set_rng_state', 'load_checkpoint', 'trained_weights', 'EpochSampler', 'lr_factor', 'ema_model',
+           'mean_ab', 'init_ab_head', 'StopSignals', 'check_resume_files']
 
 # %% ../nbs/07b_engine.ipynb #435d1dd5
 import math, os, pickle, random, re, signal, threading
@@ -94,6 +94,14 @@ def load_checkpoint(path:str|Path, # a checkpoint.pt or generator.pt written by 
     if not isinstance(ck, dict) or 'generator' not in ck:
         raise ValueError(f"{path} is not a colorgan checkpoint (no 'generator' entry)")
     return ck
+
+def trained_weights(ck:dict, # a checkpoint, as `load_checkpoint` returns it
+                   ) -> dict:
+    "The generator's weights in a colorgan file, in float32: a training checkpoint's moving average when it has one."
+    weights = ck['generator']
+    if 'state' in ck and ck.get('ema') is not None:  # a training checkpoint: its moving average, as generator.pt has
+        weights = {k[len('module.'):]: v for k, v in ck['ema'].items() if k.startswith('module.')}
+    return {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
 
 # %% ../nbs/07b_engine.ipynb #65ec5e4b
 class EpochSampler(torch.utils.data.Sampler):

@@ -16,8 +16,7 @@ from .core import get_device
 from .lab import rgb_to_l, lab_to_rgb, norm_l, denorm_ab
 from .images import open_image
 from .generator import build_generator, Generator, check_takes_hints
-from .engine import load_checkpoint, autocast_mode
-from .training import trained_weights
+from .engine import load_checkpoint, trained_weights, autocast_mode
 from .hints import check_hints, hints_tensor
 from .runtime import checkpoint_path, model_input_size, use_onnx, load_onnx  # torch-free pieces (appendix 08b)
 from torchvision.transforms.v2.functional import pil_to_tensor
@@ -38,7 +37,7 @@ def load_generator(path:str|Path|None=None, # a generator.pt or checkpoint.pt fr
     G = build_generator(meta.get('size', ck.get('config', {}).get('size', 256)), pretrained=False,
                         arch=meta.get('arch', 'resnet18'), hints=meta.get('hints', False),
                         spread=meta.get('spread', 'grid'), bins=meta.get('bins') or None)
-    try: G.load_state_dict(trained_weights(ck))  # a training checkpoint's moving average, as generator.pt has (lesson 07)
+    try: G.load_state_dict(trained_weights(ck))  # a training checkpoint's moving average, as generator.pt has (appendix 07b)
     except RuntimeError as e:
         raise ValueError(f"{path} does not hold the weights of the generator it describes ({meta.get('arch')}, "
                          f"hints={meta.get('hints', False)}): {str(e).splitlines()[0]}") from e
