@@ -132,16 +132,16 @@ def _repeat(ds, n_items:int):
     reps = max(1, math.ceil(n_items / len(ds)))
     return ConcatDataset([ds] * reps) if reps > 1 else ds
 
-def recipe_generator(size:int, encoder:str|None=None, hints:bool|None=None) -> torch.nn.Module:
+def recipe_generator(size:int, encoder:str|None=None, takes_hints:bool|None=None) -> torch.nn.Module:
     "The default recipe's generator at `size`, random weights (`generator_for`, as `train` builds it): what colorizing times."
-    cfg = TrainConfig(size=size, **({'encoder': encoder} if encoder else {}), **({} if hints is None else {'hints': hints}))
+    cfg = TrainConfig(size=size, **({'encoder': encoder} if encoder else {}), **({} if takes_hints is None else {'takes_hints': takes_hints}))
     return generator_for(cfg, pretrained=False)
 
-def _models(cfg:TrainConfig, channels_last:bool, arch:str, hints:bool=False, recipe:bool=True):
+def _models(cfg:TrainConfig, channels_last:bool, arch:str, takes_hints:bool=False, recipe:bool=True):
     "The generator, discriminator and optimisers, built as `train` builds them (random weights: only speed is measured)."
     # colorgan's path: the generator of the recipe (`generator_for`, as `train` builds it); else the tutorial's plain U-Net
-    G = generator_for(replace(cfg, encoder=arch, hints=hints), pretrained=False) if recipe else \
-        build_generator(cfg.size, pretrained=False, arch=arch, hints=hints)
+    G = generator_for(replace(cfg, encoder=arch, takes_hints=takes_hints), pretrained=False) if recipe else \
+        build_generator(cfg.size, pretrained=False, arch=arch, takes_hints=takes_hints)
     D = discriminator_for(cfg)  # as `train` builds it
     if channels_last: G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
     if recipe: opt_pre, opt_g, opt_d = make_optimizers(G, D, cfg)  # as `train` makes them
@@ -185,8 +185,8 @@ def bench_train(path:str='colorgan', # 'straightforward' or 'colorgan'
         setup_s = time.perf_counter() - t0
         dl = DataLoader(_repeat(ds, n_items), batch_size=batch_size, shuffle=True, drop_last=True)
         to_input = lambda b: (b[0].to(accelerator.device), b[1].to(accelerator.device))
-    hints = path == 'colorgan' and cfg.hints  # colorgan's default recipe trains with simulated colour hints, as `train` does
-    G, D, opt_pre, opt_g, opt_d = _models(cfg, opts['channels_last'], cfg.encoder if path == 'colorgan' else 'resnet18', hints, path == 'colorgan')
+    takes_hints = path == 'colorgan' and cfg.takes_hints  # colorgan's default recipe trains with simulated colour hints, as `train` does
+    G, D, opt_pre, opt_g, opt_d = _models(cfg, opts['channels_last'], cfg.encoder if path == 'colorgan' else 'resnet18', takes_hints, path == 'colorgan')
     ce = ColourCE(G.bin_centres).to(accelerator.device) if G.colour_head is not None else None  # weights do not change the speed
     G, D, opt_pre, opt_g, opt_d = accelerator.prepare(G, D, opt_pre, opt_g, opt_d)
     if opts['compile']: G, D = torch.compile(G), torch.compile(D)

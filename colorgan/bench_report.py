@@ -395,7 +395,7 @@ def bench_hint_update(shape:tuple=(512, 512), # (height, width) of the photo sho
     from colorgan.demo import ColorizeDemo
     h, w = shape
     img = ImageOps.fit(open_image(photo if photo is not None else bench_data()[0][0]), (w, h), Image.BICUBIC)
-    G = recipe_generator(size, encoder, hints=True).eval()
+    G = recipe_generator(size, encoder, takes_hints=True).eval()
     demo = ColorizeDemo(G, photos=[img], size=size, max_side=max(h, w))
     ts = []
     for i in range(repeats + 1):

@@ -234,12 +234,12 @@ def evaluate_cli(checkpoint:list, # generator.pt files to score (one or more); '
             name = SHIPPED_MODEL if is_shipped(c) else Path(c).parent.name or Path(c).stem
             models[f"{name} ({G.meta.get('stage') or 'trained'})"] = G
             print(f"{c}: {describe_encoder(G.meta)}")
-        if any(counts) and not any(G.meta.get('hints') for G in models.values()):
-            raise ValueError("--n-hints needs a generator trained with hints (colorgan train --hints); none of these was")
+        if any(counts) and not any(G.meta.get('takes_hints') for G in models.values()):
+            raise ValueError("--n-hints needs a generator trained with hints (the default of colorgan train); none of these was")
         results, true_features = {}, None
         for n in counts:
             preds = {'gray (ab = 0)': gray_predictor(), 'mean colour of the training photos': mean} if n == 0 else {}
-            preds.update({k: G for k, G in models.items() if n == 0 or G.meta.get('hints')})
+            preds.update({k: G for k, G in models.items() if n == 0 or G.meta.get('takes_hints')})
             if not fid:
                 results[n] = evaluate(preds, files, size=size, batch_size=batch_size, device=device, n_hints=n)
                 continue

@@ -9,10 +9,12 @@ __all__ = ['default_photos', 'split_files', 'ColorizationDataset']
 import random
 from pathlib import Path
 
+# %% ../nbs/02_data.ipynb #6fdc23b1
 import numpy as np
 import torch
 from PIL import Image
 
+# %% ../nbs/02_data.ipynb #49fa4fc4
 from .core import log
 from .images import image_files, scan_files, decode_image, resize_short, image_tensor
 import torchvision.transforms.v2 as T  # after colorgan.core, which makes torchvision importable (see 01a_core)
@@ -21,6 +23,7 @@ import torchvision.transforms.v2 as T  # after colorgan.core, which makes torchv
 _SKIMAGE_PHOTOS = ('astronaut.png', 'chelsea.png', 'coffee.png', 'motorcycle_left.png', 'motorcycle_right.png', 'rocket.jpg')
 _SKLEARN_PHOTOS = ('china.jpg', 'flower.jpg')
 
+# %% ../nbs/02_data.ipynb #f8521321
 def default_photos() -> list[Path]:
     "Paths of the 9 colour photos shipped inside scikit-image, scikit-learn and matplotlib: the offline default data."
     import skimage, sklearn.datasets, matplotlib.cbook

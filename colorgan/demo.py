@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 from fastcore.basics import patch, patch_to
 
+# %% ../nbs/10_demo.ipynb #d81ea35b
 from .core import log
 from .data import default_photos
 from .images import open_image
@@ -51,7 +52,7 @@ class ColorizeDemo:
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
 
     @property
-    def takes_hints(self) -> bool: return bool(getattr(self.generator, 'meta', {}).get('hints'))
+    def takes_hints(self) -> bool: return bool(getattr(self.generator, 'meta', {}).get('takes_hints'))
 
 # %% ../nbs/10_demo.ipynb #55f5566b
 @patch
@@ -63,6 +64,7 @@ def predict(self:ColorizeDemo, img:Image.Image, # an RGB photo
     L, ab = predict_lab([pil_to_tensor(img)], self.generator, size=self.size, hints=[pts])[0]  # predict_lab runs without grad
     return L.cpu(), ab.cpu()
 
+# %% ../nbs/10_demo.ipynb #2d211dab
 @patch_to(ColorizeDemo, static_method=True)
 def render(L:torch.Tensor, ab:torch.Tensor, # as returned by `predict`
            saturation:float=1., # scales ab: 0 gray, 1 as predicted
@@ -70,12 +72,14 @@ def render(L:torch.Tensor, ab:torch.Tensor, # as returned by `predict`
     "The RGB picture of lightness `L` with colours `ab * saturation`."
     return Image.fromarray(lab_to_uint8(L, ab, saturation).permute(1, 2, 0).numpy())
 
+# %% ../nbs/10_demo.ipynb #4c45c311
 @patch
 def _shrink(self:ColorizeDemo, img:Image.Image) -> Image.Image:
     "`img` shrunk (aspect kept) to fit `max_side`."
     if max(img.size) > self.max_side: img = img.copy(); img.thumbnail((self.max_side, self.max_side), Image.LANCZOS)
     return img
 
+# %% ../nbs/10_demo.ipynb #8c62b6e1
 @patch
 def _entry(self:ColorizeDemo, key:int) -> dict:
     "The cached photo, L, ab, before picture and hints for dropdown value `key`, computed on first use."
@@ -85,6 +89,7 @@ def _entry(self:ColorizeDemo, key:int) -> dict:
         self._cache[key] = dict(image=img, L=L, ab=ab, before=png_bytes(self.render(L, ab, 0.)), hints=[])
     return self._cache[key]
 
+# %% ../nbs/10_demo.ipynb #035dde02
 @patch(as_prop=True)
 def image(self:ColorizeDemo) -> Image.Image|None:
     "The photo shown now (after shrinking to `max_side`), or None."
@@ -96,6 +101,7 @@ def hints(self:ColorizeDemo) -> list:
     "The hints [(x, y, colour)] of the photo shown."
     return [] if self.photo.value is None else list(self._entry(self.photo.value)['hints'])
 
+# %% ../nbs/10_demo.ipynb #2b527087
 @patch
 def update(self:ColorizeDemo):
     "Redraw both pictures and the hint list for the chosen photo and saturation (the network runs only for a photo not seen before)."
@@ -115,11 +121,13 @@ def update(self:ColorizeDemo):
     self._say(f'{self.sources[self.photo.value][0]}: {w}x{h} pixels, the model saw {mw}x{mh}'
               + (f', with {n} hint{"s" * (n != 1)}.' if n else '.'))
 
+# %% ../nbs/10_demo.ipynb #eaffc78b
 @patch
 def _say(self:ColorizeDemo, message:str, error:bool=False):
     "Show `message` (plain text) in the status line, after the encoder's description and the note."
     self.status.value = status_html(describe_encoder(getattr(self.generator, 'meta', {})), self.note, message, error)
 
+# %% ../nbs/10_demo.ipynb #92876578
 @patch
 def _safely(self:ColorizeDemo, fn, *args):
     "Run `fn`; an exception goes to the status line (a widget callback has nowhere else to raise to)."
@@ -130,8 +138,9 @@ def _safely(self:ColorizeDemo, fn, *args):
 
 # %% ../nbs/10_demo.ipynb #593cf51f
 _NO_HINTS = ('this generator was trained without hints, so clicks cannot add colour hints: '
-             'train one with "colorgan train --hints" (see the hints lesson) to use them')
+             'train one with "colorgan train", which takes hints by default (see the hints lesson), to use them')
 
+# %% ../nbs/10_demo.ipynb #d9727530
 @patch
 def _set_hints(self:ColorizeDemo, hints:list):
     "Give the photo shown `hints` and run the network once with them; if that fails, nothing changes."
@@ -139,6 +148,7 @@ def _set_hints(self:ColorizeDemo, hints:list):
     if hints != e['hints']: e['L'], e['ab'] = self.predict(e['image'], hints); e['hints'] = hints
     self.update()
 
+# %% ../nbs/10_demo.ipynb #952fba88
 @patch
 def add_hint(self:ColorizeDemo, x:int, y:int, # a pixel of the photo shown, (0, 0) top left
              colour:str|None=None, # '#rrggbb' or a colour name; the colour picker's when None
@@ -149,6 +159,7 @@ def add_hint(self:ColorizeDemo, x:int, y:int, # a pixel of the photo shown, (0, 
     hint = (int(x), int(y), colour or self.colour.value)
     self._set_hints([h for h in self.hints if h[:2] != hint[:2]] + [hint])
 
+# %% ../nbs/10_demo.ipynb #d46bcde9
 @patch
 def remove_hint(self:ColorizeDemo, i:int|None, # the hint's place in the list
                ):
@@ -156,6 +167,7 @@ def remove_hint(self:ColorizeDemo, i:int|None, # the hint's place in the list
     if i is None or not 0 <= i < len(self.hints): return self._say('select a hint to remove')
     self._set_hints(self.hints[:i] + self.hints[i + 1:])
 
+# %% ../nbs/10_demo.ipynb #8b1d8d40
 @patch
 def clear_hints(self:ColorizeDemo):
     "Remove all hints of the photo shown and colorize it again (if it had any)."
@@ -166,6 +178,7 @@ def clear_hints(self:ColorizeDemo):
 def _on_change(self:ColorizeDemo, change):
     if not self._quiet: self._safely(self.update)
 
+# %% ../nbs/10_demo.ipynb #9bfb9fb2
 @patch
 def _on_click(self:ColorizeDemo, event:dict):
     "ipyevents' callback for a click on the after picture: a hint at the photo pixel under it; never raises."
@@ -177,6 +190,7 @@ def _on_click(self:ColorizeDemo, event:dict):
         self.add_hint(*xy)
     self._safely(click)
 
+# %% ../nbs/10_demo.ipynb #3ba3727e
 @patch
 def add_photo(self:ColorizeDemo, src, # anything `open_image` takes (bytes too)
               label:str, # its name in the dropdown
@@ -190,6 +204,7 @@ def add_photo(self:ColorizeDemo, src, # anything `open_image` takes (bytes too)
     self.update()
     return self.photo.value
 
+# %% ../nbs/10_demo.ipynb #f570fd4f
 @patch
 def _on_upload(self:ColorizeDemo, change):
     for name, data in uploaded_files(change['new']):  # empty when the widget is cleared below

@@ -14,6 +14,7 @@ from torch.nn.utils import parametrize
 # %% ../nbs/04_discriminator.ipynb #c344ca46
 NORMS = ('batch', 'instance', 'spectral', 'none')
 
+# %% ../nbs/04_discriminator.ipynb #e46c0f5f
 def _block(ni:int, nf:int, stride:int, norm:str, act:bool=True, first:bool=False) -> list[nn.Module]:
     "A 4x4 convolution, its normalisation (none for the first block and the output) and LeakyReLU(0.2)."
     use_norm = norm in ('batch', 'instance') and act and not first
@@ -22,6 +23,7 @@ def _block(ni:int, nf:int, stride:int, norm:str, act:bool=True, first:bool=False
     if act: layers.append(nn.LeakyReLU(0.2, inplace=True))
     return layers
 
+# %% ../nbs/04_discriminator.ipynb #243a58bd
 def _refresh_spectral(m:nn.Module, n_iter:int=15):
     "Re-estimate the largest singular value of a spectral-normed weight after it was redrawn."
     with torch.no_grad():
@@ -31,6 +33,7 @@ def _refresh_spectral(m:nn.Module, n_iter:int=15):
             for _ in range(n_iter): p(m.parametrizations.weight.original)
             p.train(mode)
 
+# %% ../nbs/04_discriminator.ipynb #4697f28a
 def init_weights(model:nn.Module, # initialised in place
                  gain:float=0.02, # standard deviation of the weights
                 ) -> nn.Module:

@@ -93,6 +93,8 @@ def load_checkpoint(path:str|Path, # a checkpoint.pt or generator.pt written by 
         raise ValueError(f"{path} is not a readable colorgan checkpoint (damaged or cut short?): {why}") from e
     if not isinstance(ck, dict) or 'generator' not in ck:
         raise ValueError(f"{path} is not a colorgan checkpoint (no 'generator' entry)")
+    for part in ('generator_meta', 'config'):  # a file written before the field `hints` was named `takes_hints`
+        if isinstance(ck.get(part), dict) and 'hints' in ck[part]: ck[part]['takes_hints'] = ck[part].pop('hints')
     return ck
 
 def trained_weights(ck:dict, # a checkpoint, as `load_checkpoint` returns it

@@ -9,10 +9,12 @@ __all__ = ['ENCODERS', 'HINT_CHANNELS', 'SPREADS', 'check_size', 'TinyUNet', 'gr
 import copy, math
 from pathlib import Path
 
+# %% ../nbs/03_generator.ipynb #8d527fa0
 import torch
 from torch import nn
 import torch.nn.functional as F
 
+# %% ../nbs/03_generator.ipynb #db1262cf
 # the encoders' weights (appendix 03a); it imports colorgan.core first, which makes torchvision importable
 from .weights import OFFLINE_ENCODER, lite0_encoder, resnet_encoder, weights_source
 from fastai.layers import ToTensorBase, ConvLayer
@@ -39,6 +41,7 @@ def _block(c_in, c_out):
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
                          nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
+# %% ../nbs/03_generator.ipynb #eb81bf24
 class TinyUNet(nn.Module):
     "A U-Net written out by hand: L `(B,1,H,W)` in [-1,1] -> ab `(B,2,H,W)` in [-1,1]; H and W multiples of `2**depth`."
     def __init__(self, width:int=32, # channels of the first level; each level down doubles them
@@ -68,6 +71,7 @@ _INPUT_NORM = {'efficientnet_lite0': (1., 0.),  # (x - 127.5) / 127.5 per RGB ch
                'resnet18': (1 / (2 * 0.226), (0.5 - 0.449) / 0.226), 'resnet34': (1 / (2 * 0.226), (0.5 - 0.449) / 0.226)}
 ENCODERS = tuple(_INPUT_NORM)
 
+# %% ../nbs/03_generator.ipynb #77b1ac09
 def gray_stem(conv:nn.Conv2d, # the pretrained first convolution, taking RGB
               n_in:int=1, # input channels of the new convolution
              ) -> nn.Conv2d:
@@ -78,6 +82,7 @@ def gray_stem(conv:nn.Conv2d, # the pretrained first convolution, taking RGB
     new.in_channels = n_in
     return new
 
+# %% ../nbs/03_generator.ipynb #3b7cdb1b
 def _encoder_body(arch:str, weights) -> tuple[nn.Sequential, bool]:
     "The encoder as a plain `nn.Sequential` of its stages (3-channel stem), and whether it is pretrained."
     if arch == OFFLINE_ENCODER:
@@ -95,10 +100,11 @@ def check_takes_hints(meta:dict, # a generator's meta
                       given:bool, # whether hints were given
                      ):
     "The one error for hints given to a generator trained without them (colorizing, video, the exported model)."
-    if given and not meta.get('hints'):
+    if given and not meta.get('takes_hints'):
         raise ValueError("this generator was trained without hints, so it cannot use them: train one with hints "
-                         "(colorgan train --hints) or colorize without them")
+                         "(colorgan train does, unless given --no-takes-hints) or colorize without them")
 
+# %% ../nbs/03_generator.ipynb #b84db753
 def _unet_input(L:torch.Tensor, # scaled lightness (B,1,H,W)
                 hints:torch.Tensor|None, # (B,3,H,W) scaled a, b and a 0/1 mask, or None
                 spread:torch.Tensor|None, # `spread_hints(hints, L)` if already computed, or None
@@ -110,7 +116,7 @@ def _unet_input(L:torch.Tensor, # scaled lightness (B,1,H,W)
     check_size(L.shape[-2], L.shape[-1])
     scale, shift = meta['input_norm']
     x = L * scale + shift if (scale, shift) != (1., 0.) else L
-    if not meta['hints']:
+    if not meta['takes_hints']:
         check_takes_hints(meta, hints is not None)
         return x
     if hints is None: hints = L.new_zeros(L.shape[0], HINT_CHANNELS, *L.shape[2:])
@@ -129,7 +135,7 @@ class Generator(nn.Module):
                 ):
         super().__init__()
         self.unet, self.meta = unet, dict(meta)
-        for k, v in dict(hints=False, input_norm=(1., 0.), spread='grid', bins=0).items():  # what older saved generators lack
+        for k, v in dict(takes_hints=False, input_norm=(1., 0.), spread='grid', bins=0).items():  # what older saved generators lack
             self.meta.setdefault(k, v)
         self.colour_head = None  # colour cells (the losses lesson, `colour_cells`) put a head here
 
@@ -138,7 +144,7 @@ class Generator(nn.Module):
                 spread:torch.Tensor|None=None, # `spread_hints(hints, L)`, if already computed (an exported model takes it as an input)
                 logits:bool=False, # with colour cells: also return the cells' logits at 1/4 size, (ab, logits)
                ) -> torch.Tensor:
-        "Predict ab from L (and the user's colour hints, for a generator built with `hints=True`)."
+        "Predict ab from L (and the user's colour hints, for a generator built with `takes_hints=True`)."
         x = _unet_input(L, hints, spread, self.meta)
         out = self.unet(x)
         return out if self.colour_head is None else self.colour_from_cells(out, x, L, logits)
@@ -148,7 +154,7 @@ def build_generator(size:int=256, # side the decoder is set up for; any multiple
                     pretrained:bool=True, # start the encoder from trained weights (ImageNet unless `weights` says otherwise)
                     weights:str|Path|None=None, # 'imagenet', a path to a state_dict of the encoder, or None (ImageNet if `pretrained`)
                     arch:str='efficientnet_lite0', # encoder: 'efficientnet_lite0' (ImageNet offline), 'resnet18' or 'resnet34'
-                    hints:bool=False, # take colour hints: 3 more input channels (zeros: none), and their spread (3 more)
+                    takes_hints:bool=False, # take colour hints: 3 more input channels (zeros: none), and their spread (3 more)
                     spread:str=SPREADS[0], # with hints: how they are spread, 'grid' or 'bilateral' (along the lightness too)
                     bins:torch.Tensor|int|None=None, # colour cells (the losses lesson): (Q,2) scaled ab cell centres, or Q to load saved weights
                    ) -> Generator:
@@ -160,27 +166,29 @@ def build_generator(size:int=256, # side the decoder is set up for; any multiple
     if weights is not None and not pretrained:
         raise ValueError(f"pretrained=False contradicts weights={str(weights)!r}; drop one of the two")
     body, got = _encoder_body(arch, weights)
-    body[0] = gray_stem(body[0], 1 + 2 * HINT_CHANNELS * hints)
+    body[0] = gray_stem(body[0], 1 + 2 * HINT_CHANNELS * takes_hints)
     unet = DynamicUnet(body, n_out=2, img_size=(size, size), y_range=(-1, 1))
     if isinstance(unet.layers[-1], ToTensorBase): del unet.layers[-1]  # return plain tensors, not fastai's TensorBase
-    meta = dict(arch=arch, pretrained=got, weights=weights_source(arch, weights) if got else None, size=size, hints=hints,
-                input_norm=_INPUT_NORM[arch], spread=spread if hints else 'grid')
+    meta = dict(arch=arch, pretrained=got, weights=weights_source(arch, weights) if got else None, size=size, takes_hints=takes_hints,
+                input_norm=_INPUT_NORM[arch], spread=spread if takes_hints else 'grid')
     # DynamicUnet runs a dummy batch through the encoder in eval mode while it is built, and leaves it there:
     # without .train() the encoder's BatchNorm would stay frozen until something else switched modes.
     G = Generator(unet, meta).train()
     if isinstance(bins, int): bins = torch.zeros(bins, 2)  # placeholders: the saved weights bring the centres
     return G if bins is None else colour_cells(G, bins)
 
+# %% ../nbs/03_generator.ipynb #d290fc85
 def describe_encoder(meta:dict) -> str:
     "One line saying which encoder a generator has, whether it was pretrained, and where the weights came from."
     how = f"ImageNet weights from {meta['weights']}" if meta.get('pretrained') else 'RANDOMLY INITIALISED (no pretrained weights)'
-    return (f"encoder {meta.get('arch', 'resnet18')}, {how}" + (', with colour hints' if meta.get('hints') else '')
+    return (f"encoder {meta.get('arch', 'resnet18')}, {how}" + (', with colour hints' if meta.get('takes_hints') else '')
             + (f", colour as a distribution over {meta['bins']} ab bins" if meta.get('bins') else '')
             + (f", fine-tuned from {meta['started_from']}" if meta.get('started_from') else ''))
 
 # %% ../nbs/05_losses.ipynb #d84038f7
 from fastcore.basics import patch
 
+# %% ../nbs/05_losses.ipynb #1d0541c1
 def annealed_mean(logits:torch.Tensor, # (B,Q,h,w) scores over Q ab cells
                   centres:torch.Tensor, # (Q,2) the cells' scaled ab
                   temperature:float=0.38, # 1: the mean of the distribution; towards 0: its most likely cell (Zhang et al. 2016: 0.38)
@@ -189,13 +197,14 @@ def annealed_mean(logits:torch.Tensor, # (B,Q,h,w) scores over Q ab cells
     p = torch.softmax(logits.float() / temperature, 1)
     return torch.einsum('bqhw,qc->bchw', p, centres.to(p)).to(logits.dtype)
 
+# %% ../nbs/05_losses.ipynb #2151759b
 def colour_cells(G:Generator, # from `build_generator`, without cells
                  bins:torch.Tensor, # (Q, 2) scaled ab cell centres (`ab_bins`)
                 ) -> Generator:
     "Cut G's decoder at 1/4 size and put a head there that predicts a distribution over the colour cells `bins`."
     quarter = [i for i, l in enumerate(G.unet.layers) if type(l).__name__ == 'UnetBlock'][2]
     G.unet.layers = G.unet.layers[:quarter + 1]
-    head_in = G.unet.layers[quarter].conv2[0].out_channels + 2 * HINT_CHANNELS * G.meta['hints']
+    head_in = G.unet.layers[quarter].conv2[0].out_channels + 2 * HINT_CHANNELS * G.meta['takes_hints']
     G.meta.update(bins=len(bins), temperature=G.meta.get('temperature', 0.38), vividness=G.meta.get('vividness', 1.))
     G.register_buffer('bin_centres', bins.float().clone())
     # log of the weights that made rare colours count in training (set by the training run; 0: no rebalancing)
@@ -203,10 +212,11 @@ def colour_cells(G:Generator, # from `build_generator`, without cells
     G.colour_head = nn.Sequential(ConvLayer(head_in, 128, ks=3), nn.Conv2d(128, len(bins), 1))
     return G
 
+# %% ../nbs/05_losses.ipynb #88769fa7
 @patch
 def colour_from_cells(self:Generator, out:torch.Tensor, x:torch.Tensor, L:torch.Tensor, logits:bool=False):
     "The colour head's ab (and logits) from the U-Net's features `out` at 1/4 size; `x` is the U-Net's input."
-    if self.meta['hints']:  # the hints again, at the head's size: the full U-Net's last layer sees its input, this head would not
+    if self.meta['takes_hints']:  # the hints again, at the head's size: the full U-Net's last layer sees its input, this head would not
         out = torch.cat([out, F.adaptive_avg_pool2d(x[:, 1:], out.shape[-2:])], 1)
     z = self.colour_head(out)
     # training sees the distribution it is trained to predict (rebalanced: rare colours count more); in eval mode the

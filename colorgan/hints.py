@@ -9,9 +9,11 @@ __all__ = ['hint_side', 'simulate_hints', 'hint_ab', 'check_hints', 'hints_tenso
 import json, math, re
 from pathlib import Path
 
+# %% ../nbs/06_hints.ipynb #1c8afa47
 import torch
 from PIL import ImageColor
 
+# %% ../nbs/06_hints.ipynb #c9278c1c
 from .lab import rgb_to_lab, norm_ab
 from .generator import HINT_CHANNELS
 
@@ -21,6 +23,7 @@ def hint_side(size:int, # the short side the model sees
     "The side, in the model's pixels, of the square one hint covers: 5 at 256 px, 3 at 128."
     return max(1, size // 64 + 1)
 
+# %% ../nbs/06_hints.ipynb #b1020229
 def simulate_hints(ab:torch.Tensor, # (B,2,H,W) true scaled ab of a training batch
                    p_none:float=0.5, # share of photos given no hint at all (automatic colorization)
                    mean_points:float=8., # mean number of points for a photo that gets hints (geometric, at least 1)
@@ -62,6 +65,7 @@ def hint_ab(colour, # '#rrggbb', a colour name Pillow knows ('red'), or (r, g, b
     a, b = norm_ab(lab[1:, 0, 0]).tolist()
     return a, b
 
+# %% ../nbs/06_hints.ipynb #4fdfc0a6
 def check_hints(hints:list, # [(x, y, colour)], x and y in the photo's pixels, (0, 0) top left
                 w:int, h:int, # the photo's width and height
                 name:str='the photo', # how to call the photo in an error
@@ -109,6 +113,7 @@ def parse_hint(text:str, # 'X,Y,#RRGGBB' as typed on the command line
     except ValueError: raise ValueError(f"--hint {text!r}: X and Y must be numbers (pixels from the top left)") from None
     return (int(x) if x.is_integer() else x, int(y) if y.is_integer() else y, parts[2])
 
+# %% ../nbs/06_hints.ipynb #9120c1e7
 def load_hints_file(path:str|Path, # a JSON object: photo path (relative to its input folder) -> [[x, y, "#rrggbb"], ...]
                    ) -> dict:
     "Read a hints file; errors name the file and the entry."

@@ -8,10 +8,12 @@ __all__ = ['load_generator', 'predict_lab', 'lab_to_uint8', 'colorize_tensors', 
 # %% ../nbs/08_inference.ipynb #bbf0d99a
 from pathlib import Path
 
+# %% ../nbs/08_inference.ipynb #59e5cbe9
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
+# %% ../nbs/08_inference.ipynb #375b65a7
 from .core import get_device
 from .lab import rgb_to_l, lab_to_rgb, norm_l, denorm_ab
 from .images import open_image
@@ -35,12 +37,12 @@ def load_generator(path:str|Path|None=None, # a generator.pt or checkpoint.pt fr
     meta = dict(ck.get('generator_meta', {}))
     meta.setdefault('input_norm', (1., 0.))  # generators saved before the input normalisation existed
     G = build_generator(meta.get('size', ck.get('config', {}).get('size', 256)), pretrained=False,
-                        arch=meta.get('arch', 'resnet18'), hints=meta.get('hints', False),
+                        arch=meta.get('arch', 'resnet18'), takes_hints=meta.get('takes_hints', False),
                         spread=meta.get('spread', 'grid'), bins=meta.get('bins') or None)
     try: G.load_state_dict(trained_weights(ck))  # a training checkpoint's moving average, as generator.pt has (appendix 07b)
     except RuntimeError as e:
         raise ValueError(f"{path} does not hold the weights of the generator it describes ({meta.get('arch')}, "
-                         f"hints={meta.get('hints', False)}): {str(e).splitlines()[0]}") from e
+                         f"takes_hints={meta.get('takes_hints', False)}): {str(e).splitlines()[0]}") from e
     G.meta.update(meta, stage=ck.get('stage', ck.get('state', {}).get('stage')))
     if onnx:  # exported once, named by the file's hash, and checked against PyTorch (appendix 08a)
         from colorgan.onnx_export import onnx_generator
@@ -72,7 +74,7 @@ def predict_lab(rgbs:list, # uint8 `(3, H, W)` tensors, sizes may differ
             Ls = [rgb_to_l(rgbs[i].to(device)) for i in chunk]  # full-resolution L
             small = torch.stack([F.interpolate(L[None], size=shape, mode='bilinear', antialias=True, align_corners=False)[0] for L in Ls])
             h = None
-            if generator.meta.get('hints'):
+            if generator.meta.get('takes_hints'):
                 h = torch.stack([hints_tensor((hints or [None] * len(rgbs))[i] or [], rgbs[i].shape[-2:], shape) for i in chunk]).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16 if mode == 'bf16' else torch.float16, enabled=mode != 'no'):
                 ab = generator(norm_l(small).contiguous(memory_format=torch.channels_last), h).float()
@@ -87,6 +89,7 @@ def lab_to_uint8(L:torch.Tensor, ab:torch.Tensor, # as `predict_lab` returns the
     "The colorized photo from full-resolution L and ab."
     return lab_to_rgb(torch.cat([L, ab * saturation])).mul(255).round().to(torch.uint8).cpu()
 
+# %% ../nbs/08_inference.ipynb #f5990954
 def colorize_tensors(rgbs:list, # uint8 `(3, H, W)` tensors, sizes may differ
                      generator:Generator, # a trained generator
                      size:int=256, # the short side the model sees
@@ -99,6 +102,7 @@ def colorize_tensors(rgbs:list, # uint8 `(3, H, W)` tensors, sizes may differ
     "Colorize a list of photos at full resolution."
     return [lab_to_uint8(L, ab, saturation) for L, ab in predict_lab(rgbs, generator, size, device, batch_size, precision, hints)]
 
+# %% ../nbs/08_inference.ipynb #f343613a
 def colorize(image, # a path, PIL image or array (H,W[,3]), grayscale or colour, any size
              generator:Generator, # a trained generator
              size:int=256, # the short side the model sees (a multiple of 32)
@@ -113,10 +117,10 @@ def colorize(image, # a path, PIL image or array (H,W[,3]), grayscale or colour,
     return Image.fromarray(rgb.permute(1, 2, 0).numpy())
 
 # %% ../nbs/08_inference.ipynb #0f5c66f4
-def demo_generator(hints:bool=True, # a generator that also takes colour hints (the default recipe); False: one trained without
+def demo_generator(takes_hints:bool=True, # a generator that also takes colour hints (the default recipe); False: one trained without
                    cache_dir:str|Path|None=None, # where it is kept (see `colorgan.downloads.cache_root`)
                    device=None, # where to put it
                   ) -> Generator:
     "A generator trained by the demo recipe on the bundled photos (`colorgan.training.demo_run`): trained once, then loaded."
     from colorgan.training import demo_run
-    return load_generator(demo_run(hints, cache_dir=cache_dir)/'generator.pt', device)
+    return load_generator(demo_run(takes_hints, cache_dir=cache_dir)/'generator.pt', device)

@@ -14,6 +14,7 @@ from torch import Tensor
 L_SCALE = 50.   # L in [0, 100] -> L/50 - 1 in [-1, 1]
 AB_SCALE = 110. # a, b in about [-110, 110] -> ab/110 in about [-1, 1]
 
+# %% ../nbs/01_lab.ipynb #273d128f
 # sRGB (D65) to CIE XYZ, and the D65 white point: the constants scikit-image uses
 _XYZ_FROM_RGB = torch.tensor([[0.412453, 0.357580, 0.180423],
                               [0.212671, 0.715160, 0.072169],
@@ -22,10 +23,12 @@ _RGB_FROM_XYZ = torch.linalg.inv(_XYZ_FROM_RGB)
 _WHITE = torch.tensor([0.95047, 1., 1.08883], dtype=torch.float64)
 _EPS, _KAPPA = 0.008856, 7.787  # where the cube root in f(t) gives way to a straight line
 
+# %% ../nbs/01_lab.ipynb #5619f838
 def _mix(m:Tensor, x:Tensor) -> Tensor:
     "Multiply the channel dimension (-3) of `x` by the 3x3 matrix `m`."
     return torch.einsum('ij,...jhw->...ihw', m.to(x), x)
 
+# %% ../nbs/01_lab.ipynb #0d8ed903
 def _per_channel(v:Tensor, x:Tensor) -> Tensor: return v.to(x).view(3, 1, 1)
 
 # %% ../nbs/01_lab.ipynb #c1e39826
@@ -38,14 +41,17 @@ def _linear_lut(device) -> Tensor:
         _LUTS[key] = torch.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92).float().to(device)
     return _LUTS[key]
 
+# %% ../nbs/01_lab.ipynb #25ea736a
 def srgb_to_linear(rgb:Tensor) -> Tensor:
     "Undo the sRGB gamma: uint8 in [0, 255] through a lookup table, float in [0, 1] by the formula."
     if rgb.dtype == torch.uint8: return _linear_lut(rgb.device)[rgb.int()]
     rgb = rgb.float().clamp(0, 1)
     return torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055).pow(2.4), rgb / 12.92)
 
+# %% ../nbs/01_lab.ipynb #95c90588
 def _f(t:Tensor) -> Tensor: return torch.where(t > _EPS, t.clamp_min(_EPS).pow(1 / 3), _KAPPA * t + 16 / 116)
 
+# %% ../nbs/01_lab.ipynb #684da81f
 def rgb_to_lab(rgb:Tensor, # `[..., 3, H, W]` sRGB: float in [0, 1], or uint8 in [0, 255]
               ) -> Tensor: # `[..., 3, H, W]` float32: L in [0, 100], a and b in about [-110, 110]
     "Convert sRGB to CIE Lab (D65), batched, on `rgb`'s device."
@@ -62,6 +68,7 @@ def rgb_to_l(rgb:Tensor, # `[..., 3, H, W]` sRGB: float in [0, 1], or uint8 in [
     y = torch.einsum('j,...jhw->...hw', _XYZ_FROM_RGB[1].to(torch.float32), srgb_to_linear(rgb))  # Y; the white's Y is 1
     return (116 * _f(y) - 16).unsqueeze(-3)
 
+# %% ../nbs/01_lab.ipynb #287d4f86
 def lab_to_rgb(lab:Tensor, # `[..., 3, H, W]` CIE Lab
               ) -> Tensor: # `[..., 3, H, W]` sRGB in [0, 1] (out-of-gamut colours clipped)
     "Convert CIE Lab (D65) to sRGB, batched, on `lab`'s device."
@@ -87,6 +94,7 @@ def rgb_to_model(rgb:Tensor, # `(B, 3, H, W)` uint8 in [0, 255] or float in [0, 
     lab = rgb_to_lab(rgb)
     return norm_l(lab[..., :1, :, :]), norm_ab(lab[..., 1:, :, :])
 
+# %% ../nbs/01_lab.ipynb #4570dcf1
 def model_to_rgb(L:Tensor, # `(B, 1, H, W)` scaled L
                  ab:Tensor, # `(B, 2, H, W)` scaled ab
                 ) -> Tensor: # `(B, 3, H, W)` float sRGB in [0, 1]

@@ -16,6 +16,7 @@ from .lab import rgb_to_lab, rgb_to_model, norm_ab
 # %% ../nbs/05_losses.ipynb #ec7cfea3
 GAN_MODES = ('vanilla', 'lsgan', 'hinge')
 
+# %% ../nbs/05_losses.ipynb #448314e9
 class GANLoss(nn.Module):
     "Adversarial loss on discriminator logits: `'vanilla'` (BCE), `'lsgan'` (MSE) or `'hinge'`."
     def __init__(self,
@@ -67,6 +68,7 @@ def ab_bins(step:float=10., # side of a grid cell in Lab units (Zhang et al. 201
     cells = torch.unique(torch.round(rgb_to_lab(rgb)[1:].reshape(2, -1).T / step), dim=0)
     return norm_ab(cells.T * step).T.contiguous()
 
+# %% ../nbs/05_losses.ipynb #12e3f8ab
 def soft_encode(ab:torch.Tensor, # (B,2,h,w) scaled ab
                 centres:torch.Tensor, # (Q,2) bin centres
                 k:int=5, # nearest bins that share each pixel
@@ -78,6 +80,7 @@ def soft_encode(ab:torch.Tensor, # (B,2,h,w) scaled ab
     w = torch.softmax(-near / (2 * (sigma / 110) ** 2), 1)
     return torch.zeros_like(d2).scatter_(1, idx, w)
 
+# %% ../nbs/05_losses.ipynb #f5544510
 def rebalance_weights(counts:torch.Tensor, # (Q,) how often each bin is a pixel's nearest in the training photos
                       centres:torch.Tensor, # (Q,2) bin centres
                       mix:float=0.5, # share of the uniform distribution mixed into the prior (Zhang et al.: 0.5); 1: no rebalancing
@@ -109,6 +112,7 @@ class ColourCE(nn.Module):
         ce = -(z * torch.log_softmax(logits.float(), 1)).sum(1)
         return (ce * self.weights[z.argmax(1)]).mean()
 
+# %% ../nbs/05_losses.ipynb #aec1eeab
 @torch.no_grad()
 def bin_counts(ds, # a ColorizationDataset
                centres:torch.Tensor, # (Q,2) ab cells

@@ -11,10 +11,12 @@ __all__ = ['METRICS', 'to_rgb_array', 'psnr', 'ssim', 'colorfulness', 'delta_col
 import zlib
 from pathlib import Path
 
+# %% ../nbs/09_metrics.ipynb #2c73d7ee
 import numpy as np
 import torch
 from torch import nn
 
+# %% ../nbs/09_metrics.ipynb #05e5af69
 from .core import log, get_device, to_numpy_image
 from .lab import rgb_to_model, model_to_rgb
 # FID and KID's network and maths live in appendix 09a (colorgan.fid)
@@ -28,6 +30,7 @@ def to_rgb_array(img, # uint8 or float [0, 1] array `H,W,3`, PIL image, or tenso
         raise ValueError(f"expected one RGB image (H,W,3 array or 3,H,W tensor), got shape {shape}")
     return to_numpy_image(img, strict=True).astype(np.float64)
 
+# %% ../nbs/09_metrics.ipynb #a1b1d1ae
 def _pair(pred, target):
     "Both images as float arrays, checked to have the same shape."
     pred, target = to_rgb_array(pred), to_rgb_array(target)
@@ -44,6 +47,7 @@ def psnr(pred, # the colorized image
     if np.array_equal(pred, target): return float('inf')
     return float(peak_signal_noise_ratio(target, pred, data_range=1.))
 
+# %% ../nbs/09_metrics.ipynb #35f3f242
 def ssim(pred, # the colorized image
          target, # the photo
         ) -> float: # at most 1, for identical images
@@ -63,6 +67,7 @@ def colorfulness(img, # an RGB image
     rg, yb = np.abs(r - g), np.abs(0.5 * (r + g) - b)
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
+# %% ../nbs/09_metrics.ipynb #bb07a196
 def delta_colorfulness(pred, # the colorized image
                        target, # the photo
                       ) -> float:
@@ -75,6 +80,7 @@ def _lab(img) -> np.ndarray:
     from skimage.color import rgb2lab
     return rgb2lab(img)
 
+# %% ../nbs/09_metrics.ipynb #f1116270
 def ciede2000(pred, # the colorized image
               target, # the photo
              ) -> float: # 0 for identical images; about 1 is just noticeable
@@ -83,6 +89,7 @@ def ciede2000(pred, # the colorized image
     pred, target = _pair(pred, target)
     return float(deltaE_ciede2000(_lab(target), _lab(pred), channel_axis=-1).mean())
 
+# %% ../nbs/09_metrics.ipynb #341ced21
 def ab_error(pred, # the colorized image
              target, # the photo
             ) -> float: # Lab units
@@ -107,6 +114,7 @@ def white_chroma(pred, # the colorized image
 # %% ../nbs/09_metrics.ipynb #6cfb5ed0
 METRICS = ('psnr', 'ssim', 'ciede2000', 'colorfulness', 'delta_colorfulness', 'ab_error', 'white_chroma')
 
+# %% ../nbs/09_metrics.ipynb #46ed4df2
 def score(pred, # the colorized image
           target, # the photo
          ) -> dict: # metric name -> value, in the order of `METRICS` (white_chroma None without near-white pixels)
@@ -117,10 +125,12 @@ def score(pred, # the colorized image
                 colorfulness=c_pred, delta_colorfulness=abs(c_pred - colorfulness(target)),
                 ab_error=ab_error(pred, target), white_chroma=white_chroma(pred, target))
 
+# %% ../nbs/09_metrics.ipynb #6d4e7ba9
 _COLUMNS = [('PSNR ↑', 'psnr', '{:.2f}'), ('SSIM ↑', 'ssim', '{:.3f}'), ('CIEDE2000 ↓', 'ciede2000', '{:.2f}'),
             ('colourfulness', 'colorfulness', '{:.1f}'), ('Δ colourfulness ↓', 'delta_colorfulness', '{:.1f}'),
             ('ab error ↓', 'ab_error', '{:.2f}'), ('white chroma ↓', 'white_chroma', '{:.2f}')]
 
+# %% ../nbs/09_metrics.ipynb #f7bc2f64
 def format_table(results:dict, # {name: {metric: value}}: from `evaluate`, or {name: `score(...)`}
                 ) -> str:
     "The results as a markdown table, one row per method."
@@ -148,10 +158,12 @@ class ConstantAB:
     def __call__(self, L): return self.ab.to(L).view(1, 2, 1, 1).expand(L.shape[0], 2, *L.shape[2:]).clone()
     def __repr__(self): return f"ConstantAB(a={self.ab[0].item():.4f}, b={self.ab[1].item():.4f})"
 
+# %% ../nbs/09_metrics.ipynb #c47a8223
 def gray_predictor() -> ConstantAB:
     "The gray baseline: ab = 0 everywhere, the gray input shown as it is."
     return ConstantAB((0., 0.))
 
+# %% ../nbs/09_metrics.ipynb #ccc2c179
 def mean_color_predictor(files_or_mean_ab, # training photos (paths), or a scaled (a, b) pair
                          size:int=256, # photos are prepared as for evaluation
                         ) -> ConstantAB:
@@ -174,10 +186,11 @@ def _input_device(pred, device):
         if p is not None: return p.device
     return device
 
+# %% ../nbs/09_metrics.ipynb #169ec403
 def _run(name, pred, L, device, hints=None):
     "Scaled ab from one predictor, in eval mode and without gradients, on `L`'s device; hints go to predictors that take them."
     training = pred.training if isinstance(pred, nn.Module) else None
-    takes_hints = hints is not None and getattr(pred, 'meta', {}).get('hints', False)
+    takes_hints = hints is not None and getattr(pred, 'meta', {}).get('takes_hints', False)
     try:
         if training: pred.eval()
         dev = _input_device(pred, device)
@@ -189,6 +202,7 @@ def _run(name, pred, L, device, hints=None):
                          f"got {getattr(ab, 'shape', type(ab))}")
     return ab.to(L.device).float()
 
+# %% ../nbs/09_metrics.ipynb #019ab1c3
 def photo_hints(photo:np.ndarray, # uint8 `(size, size, 3)`, as `prepare_eval_image` returns it
                 n:int, # points
                 key:str, # names the photo: with `seed`, it fixes the points, the same for every model
@@ -206,6 +220,7 @@ def _mean(values) -> float|None:
     v = [x for x in values if x is not None]
     return float(np.mean(v)) if v else None
 
+# %% ../nbs/09_metrics.ipynb #12dcc089
 def evaluate(predictors:dict, # name -> callable mapping scaled L (B,1,H,W) to scaled ab (B,2,H,W)
              files:list, # the evaluation photos
              size:int=256, # photos are scaled and center-cropped to size x size

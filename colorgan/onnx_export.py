@@ -24,7 +24,7 @@ def export_onnx(generator:Generator, # a trained generator (left as it is: a CPU
                ) -> float|None: # the largest absolute difference found by the check
     "Export the generator (with its hint input, if it has one) to ONNX, dynamic batch, height and width; returns the parity check's max difference."
     G = copy.deepcopy(generator).float().eval().cpu()
-    has_hints = G.meta.get('hints', False)
+    has_hints = G.meta.get('takes_hints', False)
     names = ['L'] + (['hints', 'spread'] if has_hints else [])  # the spread of the hints is computed outside (`spread_hints`)
     def example(b, h, w):
         L = torch.rand(b, 1, h, w) * 2 - 1

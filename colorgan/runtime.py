@@ -101,13 +101,14 @@ class OnnxGenerator:
         saved = self.session.get_modelmeta().custom_metadata_map.get('colorgan_meta')
         if meta is None and saved is None: raise ValueError(f"{path} holds no generator description (colorgan_meta): export it with colorgan")
         self.meta = dict(json.loads(saved) if meta is None else meta)
+        if 'hints' in self.meta: self.meta['takes_hints'] = self.meta.pop('hints')  # exported before `hints` was named `takes_hints`
 
     def __call__(self, L, hints=None):
         torch = sys.modules.get('torch')
         as_tensor = torch is not None and isinstance(L, torch.Tensor)
         arr = lambda x: np.ascontiguousarray(x.detach().float().cpu().numpy() if as_tensor else x, dtype=np.float32)
         feeds = {'L': arr(L)}
-        if self.meta.get('hints'):
+        if self.meta.get('takes_hints'):
             h = np.zeros((L.shape[0], 3, *L.shape[2:]), np.float32) if hints is None else arr(hints)
             if h[:, 2].any():  # spreading needs torch; no hints spread to zeros
                 import torch
@@ -119,7 +120,7 @@ class OnnxGenerator:
         return torch.from_numpy(ab) if as_tensor else ab
 
     def eval(self): return self
-    def __repr__(self): return f"OnnxGenerator({self.path.name}, {self.meta.get('arch')}, hints={self.meta.get('hints', False)})"
+    def __repr__(self): return f"OnnxGenerator({self.path.name}, {self.meta.get('arch')}, takes_hints={self.meta.get('takes_hints', False)})"
 
 def load_onnx(path:str|Path|None=None, # a generator.pt; None or 'shipped': colorgan's trained model
               cache_dir:str|Path|None=None, # the cache (see `colorgan.downloads.cache_root`)
@@ -219,7 +220,7 @@ def colorize_arrays(rgbs:list, # uint8 (H, W, 3) arrays, sizes may differ
             Ls = [lightness(rgbs[i]) for i in chunk]
             small = np.stack([resize_plane(L, shape) for L in Ls])[:, None] / 50 - 1  # scaled as the model was trained
             h = None
-            if generator.meta.get('hints') and hints and any(hints[i] for i in chunk):
+            if generator.meta.get('takes_hints') and hints and any(hints[i] for i in chunk):
                 from colorgan.hints import hints_tensor
                 h = np.stack([hints_tensor(hints[i] or [], rgbs[i].shape[:2], shape).numpy() for i in chunk])
             ab = generator(small.astype(np.float32), h) * (110 * saturation)
@@ -267,8 +268,8 @@ def _checked_plan(inputs:list, out_dir:Path, generator, hints:dict|None) -> tupl
     sources = {p.resolve() for p, _, _ in plan}
     clash = [d for _, d, _ in plan if d.resolve() in sources]
     if clash: raise ValueError(f"refusing to overwrite input {clash[0]}: choose an output folder that is not an input")
-    if hints and not generator.meta.get('hints'):
-        raise ValueError("hints were given, but this generator was trained without hints (colorgan train --hints makes one that takes them)")
+    if hints and not generator.meta.get('takes_hints'):
+        raise ValueError("hints were given, but this generator was trained without hints (colorgan train makes one that takes them, unless given --no-takes-hints)")
     return plan, _match_hints(plan, hints)  # all hints are checked before any work
 
 def _read_photo(src:Path, max_pixels:int|None) -> tuple:

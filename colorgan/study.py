@@ -11,10 +11,12 @@ __all__ = ['PUBLISHED', 'MIN_SIDE', 'BASELINES', 'ATTENTION', 'plot_scores', 'ph
 import datetime, json, os, random, shutil, tempfile, uuid
 from pathlib import Path
 
+# %% ../nbs/13_study.ipynb #5b859501
 import numpy as np
 import torch
 from PIL import Image
 
+# %% ../nbs/13_study.ipynb #a394e250
 from .core import log
 from .files import atomic_write
 from .images import image_files, open_image, ImageReadError
@@ -32,6 +34,7 @@ PUBLISHED = (  # (which test, method, fooling rate in %, ± as published or None
     ('Palette (Saharia et al. 2022)', 'ColTran', 36.6, None),
     ('Palette (Saharia et al. 2022)', 'Palette', 47.8, None))
 
+# %% ../nbs/13_study.ipynb #ffa0c0bf
 def plot_scores(scores:dict|None=None, # from `score_study`; None: only the published figures
                 published:bool=True, # draw `PUBLISHED` beside, for reference
                ):
@@ -53,6 +56,7 @@ def plot_scores(scores:dict|None=None, # from `score_study`; None: only the publ
 # %% ../nbs/13_study.ipynb #1686382e
 MIN_SIDE = 64  # a photo's short side must be at least this: smaller ones cannot be judged on a screen
 
+# %% ../nbs/13_study.ipynb #6863a21c
 def photo_names(files:list) -> list[str]:
     "A short, unique name per file: its name, or its path below the files' common folder where names repeat."
     names = [Path(f).name for f in files]
@@ -60,6 +64,7 @@ def photo_names(files:list) -> list[str]:
     root = Path(os.path.commonpath([str(Path(f).resolve().parent) for f in files]))
     return [Path(f).resolve().relative_to(root).as_posix() for f in files]
 
+# %% ../nbs/13_study.ipynb #60db8917
 def read_photos(photos, # photo files and/or folders
                 min_side:int=MIN_SIDE, # refuse a photo whose short side is smaller
                 max_side:int=512, # longest side on screen: larger photos are scaled down
@@ -88,20 +93,24 @@ def _with_ab(img:Image.Image, f) -> Image.Image:
     rgb = lab_to_rgb(torch.cat([lab[:1], f(lab[1:])]))
     return Image.fromarray(rgb.mul(255).round().byte().permute(1, 2, 0).numpy())
 
+# %% ../nbs/13_study.ipynb #b504d0e1
 def gray_image(img:Image.Image) -> Image.Image:
     "The gray control: the photo's lightness with no colour (ab = 0), the input every colorizer is given."
     return _with_ab(img, lambda ab: ab * 0)
 
+# %% ../nbs/13_study.ipynb #0fff0ae9
 def hue_rotated(img:Image.Image) -> Image.Image:
     "The attention check's obvious fake: a and b negated, which turns every hue by 180 degrees (blue skies go orange)."
     return _with_ab(img, lambda ab: -ab)
 
+# %% ../nbs/13_study.ipynb #5f183dbe
 BASELINES = {'gray': gray_image,  # should fool no one: a fooling rate near 0 shows people saw the pairs
              'real': lambda img: img.copy()}  # the photo against itself: a fooling rate near 50% shows people guessed fairly
 ATTENTION = 'hue rotated'  # the `model` of attention-check trials
 def _model_name(path) -> str:
     return 'colorgan' if is_shipped(path) else (Path(path).parent.name or Path(path).stem)
 
+# %% ../nbs/13_study.ipynb #856bad4d
 def load_models(models=None, # None: colorgan's trained model; checkpoint paths; or {name: path, generator or function}
                 backend:str='auto', # how checkpoints run: 'auto' (onnxruntime on a CPU), 'torch' or 'onnx'
                ) -> dict: # name -> function from an RGB image to its colorized version (same size)
@@ -147,6 +156,7 @@ def plan_trials(photos:list, # photo names
 def _save_jpeg(img:Image.Image, path:Path, quality:int):
     with atomic_write(path) as tmp: img.save(tmp, format='JPEG', quality=quality)
 
+# %% ../nbs/13_study.ipynb #d27c7636
 def _write_images(folder:Path, imgs:dict, colorizers:dict, trials:list, seed:int, quality:int=90):
     "Write each photo once and each (photo, method) picture once, under random names; fill each trial's left and right."
     rng, files = random.Random(seed + 1), {}
@@ -163,11 +173,13 @@ def _write_images(folder:Path, imgs:dict, colorizers:dict, trials:list, seed:int
         real, fake = files[t['photo'], None], files[key]
         t['left'], t['right'] = (real, fake) if t['real_side'] == 'left' else (fake, real)
 
+# %% ../nbs/13_study.ipynb #9ef2a596
 def _check_out(out:Path, overwrite:bool):
     if out.exists() and not out.is_dir(): raise ValueError(f"{out} is a file: give a folder for the study")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise ValueError(f"{out} is not empty: choose a new folder for the study, or pass overwrite=True")
 
+# %% ../nbs/13_study.ipynb #a2a7a2a9
 def _replace_dir(tmp:Path, out:Path, overwrite:bool):
     "Rename the finished `tmp` onto `out`; an old study there is replaced only with `overwrite`."
     _check_out(out, overwrite)
@@ -242,6 +254,7 @@ def _participants(answer_files:list, manifest:dict|None) -> tuple[dict, list, st
             got.setdefault(r['trial'], r)
     return people, dups, study_id
 
+# %% ../nbs/13_study.ipynb #d4ff0716
 def two_way_bootstrap(fooled:np.ndarray, # (participants, photos): trials where the colorized picture was picked
                       n:np.ndarray, # (participants, photos): trials
                       n_boot:int=2000, # resamples
@@ -292,6 +305,7 @@ def score_study(answer_files:list, # answer files (JSON) from the people who too
 # %% ../nbs/13_study.ipynb #f68910b0
 def _pct(x) -> str: return '–' if x is None else f'{100 * x:.1f}%'
 
+# %% ../nbs/13_study.ipynb #20beb0a2
 def format_scores(scores:dict, # from `score_study`
                  ) -> str:
     "The scores as a text table, one row per method, then the participants left out and the photos that fooled most and least."

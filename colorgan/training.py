@@ -10,12 +10,15 @@ import dataclasses, json, math, shutil, time
 from dataclasses import dataclass
 from pathlib import Path
 
+# %% ../nbs/07_training.ipynb #f0d8f7f2
 import torch
 import torch.nn.functional as F
 from torch.utils.data import ConcatDataset, DataLoader
 
+# %% ../nbs/07_training.ipynb #404fc2c6
 from .core import log, image_grid
 
+# %% ../nbs/07_training.ipynb #b3bfba5c
 from .files import atomic_write
 from .lab import rgb_to_model, model_to_rgb
 from .images import image_files
@@ -41,7 +44,7 @@ class TrainConfig:
     pretrained:bool = True # start the encoder from ImageNet weights
     encoder_weights:str|None = None # a local weights file for the encoder instead of the default source
     init_from:str|None = None # fine-tune: start the generator from a trained colorgan model ('shipped', or a generator.pt / checkpoint.pt) instead of ImageNet alone; its encoder, hints, spread and colour cells must be this config's
-    hints:bool = True # train with simulated colour hints, so that the model also takes a user's; on by default since its automatic colours measured no worse (see the hints lesson); False: the plain pix2pix generator
+    takes_hints:bool = True # train with simulated colour hints, so that the model also takes a user's; on by default since its automatic colours measured no worse (see the hints lesson); False: the plain pix2pix generator
     hint_none:float = 0.5 # with hints: share of photos given none (automatic colorization)
     hint_points:float = 8. # with hints: mean number of points for a photo that gets some
     spread:str = SPREADS[0] # with hints: how the network sees them spread, 'bilateral' (the default: along the lightness too, so colour stops at edges) or 'grid' (a plain grid, as colorgan's shipped model)
@@ -99,6 +102,7 @@ class TrainConfig:
         if not 0 < self.temperature <= 1: raise ValueError(f"temperature must be in (0, 1], got {self.temperature}")
         check_precision(self.mixed_precision)
 
+# %% ../nbs/07_training.ipynb #ae03b900
 def demo_config(**kwargs) -> TrainConfig:
     "The settings of `colorgan train --demo`: the offline photos, 128 px, about 4 minutes per stage on a CPU."
     return dataclasses.replace(TrainConfig(size=128, batch_size=8, pretrain_epochs=100, gan_epochs=100, pretrain_minutes=4.,
@@ -143,6 +147,7 @@ def _predict(G, L, hints, ce):
     "G's ab, and its cells' logits when there is a cross-entropy to compute."
     return G(L, hints, logits=True) if ce is not None else (G(L, hints), None)
 
+# %% ../nbs/07_training.ipynb #a61e6aac
 def pretrain_step(G, opt, L, ab, accelerator, cfg, hints=None, ce=None) -> dict:
     "Stage 1: one step of the generator on its objective without the GAN term (`generator_loss`, the losses lesson)."
     with accelerator.autocast():
@@ -188,6 +193,7 @@ def validate(G, valid_dl, accelerator) -> float:
     total, n = accelerator.reduce(total, 'sum'), accelerator.reduce(n, 'sum')
     return (total / n).item()
 
+# %% ../nbs/07_training.ipynb #18c80939
 @torch.no_grad()
 def sample_grid(G, rgb:torch.Tensor, device) -> 'PIL.Image':
     "A grid with one column per image: the input L, the colorized output, the truth."
@@ -239,12 +245,14 @@ def make_accelerator(cfg:TrainConfig, cpu:bool):
     return Accelerator(cpu=cpu, mixed_precision=autocast_mode(cfg.mixed_precision, device),
                        kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=True)])
 
+# %% ../nbs/07_training.ipynb #da48dad6
 def _param_groups(G, lr:float, encoder_lr_mult:float) -> list:
     "The generator's parameters in two groups, decoder and encoder, so that the encoder's learning rate can differ."
     enc = {id(p) for p in G.unet.layers[0].parameters()}
     return [{'params': [p for p in G.parameters() if id(p) not in enc], 'lr': lr, 'base_lr': lr},
             {'params': [p for p in G.parameters() if id(p) in enc], 'lr': lr * encoder_lr_mult, 'base_lr': lr * encoder_lr_mult}]
 
+# %% ../nbs/07_training.ipynb #a4cec007
 def make_optimizers(G, D, # the generator and the discriminator
                     cfg:TrainConfig, # learning rates, Adam's betas, the encoder's learning-rate multiplier
                    ) -> tuple: # (stage 1's optimizer of G, stage 2's of G, D's)
@@ -263,10 +271,10 @@ def start_from(G:torch.nn.Module, # a generator from `build_generator`
     path = checkpoint_path(source)
     ck = load_checkpoint(path)
     meta = ck.get('generator_meta', {})
-    theirs = dict(encoder=meta.get('arch', 'resnet18'), hints=bool(meta.get('hints')), bin_step=bool(meta.get('bins')),
-                  spread=meta.get('spread', 'grid') if meta.get('hints') else None)
-    ours = dict(encoder=G.meta['arch'], hints=bool(G.meta['hints']), bin_step=bool(G.meta.get('bins')),
-                spread=G.meta['spread'] if G.meta['hints'] else None)
+    theirs = dict(encoder=meta.get('arch', 'resnet18'), takes_hints=bool(meta.get('takes_hints')), bin_step=bool(meta.get('bins')),
+                  spread=meta.get('spread', 'grid') if meta.get('takes_hints') else None)
+    ours = dict(encoder=G.meta['arch'], takes_hints=bool(G.meta['takes_hints']), bin_step=bool(G.meta.get('bins')),
+                spread=G.meta['spread'] if G.meta['takes_hints'] else None)
     if differ := [k for k in ours if ours[k] != theirs[k]]:
         raise ValueError(f"cannot start from {path.name}: it was trained with " + ', '.join(f"{k}={theirs[k]!r}" for k in differ)
                          + ", this run's config has " + ', '.join(f"{k}={ours[k]!r}" for k in differ)
@@ -287,7 +295,7 @@ def generator_for(cfg:TrainConfig, # the run's configuration
     pretrained = cfg.pretrained if pretrained is None else pretrained
     imagenet = pretrained and not cfg.init_from  # a trained model's weights replace ImageNet's: no need to load them first
     G = build_generator(cfg.size, pretrained=imagenet, weights=cfg.encoder_weights if imagenet else None,
-                        arch=cfg.encoder, hints=cfg.hints, spread=cfg.spread, bins=centres)
+                        arch=cfg.encoder, takes_hints=cfg.takes_hints, spread=cfg.spread, bins=centres)
     if centres is not None: G.meta.update(temperature=cfg.temperature, vividness=cfg.vividness)
     if cfg.init_from: start_from(G, cfg.init_from)
     return G
@@ -303,6 +311,7 @@ def make_loader(ds, cfg:TrainConfig, accelerator, shuffle:bool) -> DataLoader:
     return DataLoader(ds, batch_size=cfg.batch_size, sampler=sampler, drop_last=shuffle, generator=g,
                       **loader_settings(accelerator.device.type, cfg.num_workers if shuffle else 0))
 
+# %% ../nbs/07_training.ipynb #d0c06734
 def to_model_input(rgb, accelerator, channels_last:bool):
     L, ab = rgb_to_model(rgb.to(accelerator.device, non_blocking=True))
     if channels_last: L, ab = L.contiguous(memory_format=torch.channels_last), ab.contiguous(memory_format=torch.channels_last)
@@ -322,7 +331,7 @@ def train_step(run:Run, # the run
             frozen = opt is run.opt_pre and i == 1 and progress < cfg.freeze_encoder
             group['lr'] = 0. if frozen else group['base_lr'] * lr_f
     L, ab = to_model_input(rgb, acc, cfg.channels_last)
-    hints = simulate_hints(ab, cfg.hint_none, cfg.hint_points) if cfg.hints else None
+    hints = simulate_hints(ab, cfg.hint_none, cfg.hint_points) if cfg.takes_hints else None
     if stage == 'pretrain': logs = pretrain_step(run.G, run.opt_pre, L, ab, acc, cfg, hints, run.ce)
     else: logs = gan_step(run.G, run.D, run.opt_g, run.opt_d, L, ab, run.gan_loss, acc, cfg,
                           gan_weight=min(1., progress / cfg.gan_warmup) if cfg.gan_warmup else 1., hints=hints, ce=run.ce)
@@ -629,7 +638,7 @@ def save_run(run:Run, # the run
                  'version': __version__}, run.out/'generator.pt')
 
 # %% ../nbs/07a_runs.ipynb #604d7c75
-def demo_run(hints:bool=True, # train with simulated colour hints (the default recipe)
+def demo_run(takes_hints:bool=True, # train with simulated colour hints (the default recipe)
              epochs:tuple=(10, 6), # epochs of stage 1 and stage 2 (about 3 minutes in all on a 2-core CPU)
              cache_dir:str|Path|None=None, # where runs are kept (see `colorgan.downloads.cache_root`)
              show:bool=False, # show the run as it goes
@@ -640,7 +649,7 @@ def demo_run(hints:bool=True, # train with simulated colour hints (the default r
     from colorgan.downloads import cache_root
     from colorgan.data import default_photos
     # by epochs, not minutes: the same model on every machine, however busy
-    cfg = demo_config(pretrain_epochs=epochs[0], gan_epochs=epochs[1], pretrain_minutes=None, gan_minutes=None, hints=hints)
+    cfg = demo_config(pretrain_epochs=epochs[0], gan_epochs=epochs[1], pretrain_minutes=None, gan_minutes=None, takes_hints=takes_hints)
     key = hashlib.sha1(json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()[:10]
     out = cache_root(cache_dir)/f'demo-{key}'
     out.mkdir(parents=True, exist_ok=True)

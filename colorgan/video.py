@@ -10,16 +10,19 @@ __all__ = ['lightness', 'lab_to_rgb8', 'predict_ab', 'dis_flow', 'flow', 'warp',
 import collections
 from pathlib import Path
 
+# %% ../nbs/12_video.ipynb #11b8ad0c
 import numpy as np
 import torch
 from fastcore.basics import patch
 
+# %% ../nbs/12_video.ipynb #bdfd32a5
 from .lab import norm_l, denorm_ab
 from .generator import check_takes_hints
 from .hints import hints_tensor
 # the files, the test clips and the streaming: appendix 12a
 from .video_io import video_info, read_frames, check_video_hints, map_video
 
+# %% ../nbs/12_video.ipynb #d88df41b
 def _cv2():
     "OpenCV, or an ImportError saying how to get it."
     try: import cv2
@@ -32,6 +35,7 @@ def lightness(rgb:np.ndarray, # uint8 (H, W, 3) RGB frame
     "CIE L of a frame, by OpenCV (the same D65 sRGB Lab as `colorgan.lab`, within 0.2, at video speed)."
     return _cv2().cvtColor(rgb.astype(np.float32) / 255, _cv2().COLOR_RGB2Lab)[..., 0]
 
+# %% ../nbs/12_video.ipynb #d46fd815
 def lab_to_rgb8(L:np.ndarray, # float32 (H, W) in [0, 100]
                 ab:np.ndarray, # float32 (H, W, 2) in Lab units
                ) -> np.ndarray: # uint8 (H, W, 3)
@@ -40,6 +44,7 @@ def lab_to_rgb8(L:np.ndarray, # float32 (H, W) in [0, 100]
     rgb = cv2.cvtColor(np.dstack([L, ab]).astype(np.float32), cv2.COLOR_Lab2RGB)
     return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
 
+# %% ../nbs/12_video.ipynb #50181d3a
 @torch.no_grad()
 def predict_ab(L:np.ndarray, # float32 (H, W) in [0, 100], full resolution
                G, # a trained generator
@@ -55,7 +60,7 @@ def predict_ab(L:np.ndarray, # float32 (H, W) in [0, 100], full resolution
     x = norm_l(torch.from_numpy(cv2.resize(L, (mw, mh), interpolation=cv2.INTER_AREA))[None, None])
     dev = torch.device(getattr(G, 'device', None) or next(G.parameters()).device)
     mode = autocast_mode(precision, dev) if isinstance(G, torch.nn.Module) else 'no'
-    h = hints_tensor(points or [], (H, W), (mh, mw))[None].to(dev) if G.meta.get('hints') else None
+    h = hints_tensor(points or [], (H, W), (mh, mw))[None].to(dev) if G.meta.get('takes_hints') else None
     with torch.autocast(dev.type, dtype=torch.bfloat16 if mode == 'bf16' else torch.float16, enabled=mode != 'no'):
         ab = G(x.to(dev).contiguous(memory_format=torch.channels_last), h).float()
     ab = denorm_ab(ab[0]).permute(1, 2, 0).cpu().numpy()
@@ -71,12 +76,14 @@ def dis_flow(preset:str='fast', # OpenCV's DIS preset: 'ultrafast', 'fast' or 'm
     if preset not in presets: raise ValueError(f"unknown DIS preset {preset!r}: choose one of {', '.join(presets)}")
     return cv2.DISOpticalFlow_create(presets[preset])
 
+# %% ../nbs/12_video.ipynb #b9e92962
 def flow(a:np.ndarray, b:np.ndarray, # uint8 (H, W) gray frames
          dis=None, # from `dis_flow`; a 'fast' one when None
         ) -> np.ndarray: # float32 (H, W, 2): for each pixel of `a`, (dx, dy) to where it is in `b`
     "Optical flow from `a` to `b`."
     return (dis or dis_flow()).calc(a, b, None)
 
+# %% ../nbs/12_video.ipynb #cc173e87
 def warp(img:np.ndarray, # (H, W[, C]) float32 image of frame `b`
          fl:np.ndarray, # flow from frame `a` to frame `b`
         ) -> np.ndarray: # `img` seen from frame `a`: out[y, x] = img[y + dy, x + dx]
@@ -86,6 +93,7 @@ def warp(img:np.ndarray, # (H, W[, C]) float32 image of frame `b`
     grid = np.indices((h, w), dtype=np.float32)
     return cv2.remap(img, grid[1] + fl[..., 0], grid[0] + fl[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
+# %% ../nbs/12_video.ipynb #af45fb59
 def trusted(fw:np.ndarray, # flow from frame a to frame b
             bw:np.ndarray, # flow from frame b to frame a
            ) -> np.ndarray: # bool (H, W) over frame a: True where the flow is trusted
@@ -105,6 +113,7 @@ def cut_score(a:np.ndarray, b:np.ndarray, # uint8 (H, W) gray frames
     hb = np.bincount(b.ravel() >> 3, minlength=32) / b.size
     return float(0.5 * np.abs(ha - hb).sum()), float(np.abs(a.astype(np.int16) - b).mean())
 
+# %% ../nbs/12_video.ipynb #7c8cc8a0
 def is_cut(a:np.ndarray, b:np.ndarray, # uint8 (H, W) gray frames, consecutive
            hist:float=0.15, # histogram distance above which `b` starts a new shot
            mad:float=40., # or mean absolute difference (of 255) above which it does
@@ -113,6 +122,7 @@ def is_cut(a:np.ndarray, b:np.ndarray, # uint8 (H, W) gray frames, consecutive
     h, m = cut_score(a, b)
     return h > hist or m > mad
 
+# %% ../nbs/12_video.ipynb #9e54b115
 def find_cuts(path:str|Path, # a video
               hist:float=0.15, mad:float=40., # thresholds of `is_cut`
              ) -> list[int]: # the frames that start a new shot (frame 0 not included)
@@ -168,6 +178,7 @@ def _net(self:FrameColorizer, L:np.ndarray) -> np.ndarray:
     self.runs += 1
     return predict_ab(L, self.G, self.size, self.points, self.precision)
 
+# %% ../nbs/12_video.ipynb #e4ee0732
 @patch
 def __call__(self:FrameColorizer, frame:np.ndarray, # uint8 (H, W, 3) RGB (gray films too: only its lightness is used)
             ) -> np.ndarray: # uint8 (H, W, 3), the frame colorized
@@ -228,10 +239,12 @@ def truth_scores(frames, truth, # the output and the true colour video: paths or
         ps.append(psnr(a, b)); ds.append(ciede2000(a, b))
     return dict(psnr=float(np.mean(ps)), ciede2000=float(np.mean(ds)))
 
+# %% ../nbs/12_video.ipynb #33b132f4
 def _gray(rgb:np.ndarray) -> np.ndarray:
     "uint8 (H, W) lightness (L x 2.55) of a uint8 (H, W, 3) frame: what the flow and the cut detector see."
     return np.round(lightness(rgb) * 2.55).astype(np.uint8)
 
+# %% ../nbs/12_video.ipynb #9af22479
 def warping_error(frames, # the output video: a path, or an iterable of uint8 (H, W, 3) RGB frames
                   gray=None, # where the flow is computed: a path or iterable of uint8 (H, W) frames; the outputs' own lightness when None
                   cuts:list=(), # frames that start a shot: the pair across a cut is skipped
@@ -260,6 +273,7 @@ def _hist(rgb:np.ndarray, bins:int) -> np.ndarray:
     h = np.stack([np.bincount((rgb[..., c].ravel().astype(np.int32) * bins) >> 8, minlength=bins) for c in range(3)]).astype(np.float64)
     return h / h.sum(1, keepdims=True)
 
+# %% ../nbs/12_video.ipynb #9b6a578c
 def js_divergence(p:np.ndarray, q:np.ndarray, # normalised histograms (..., bins)
                  ) -> np.ndarray: # in [0, ln 2], over the last axis
     "Jensen-Shannon divergence (natural log)."
@@ -267,6 +281,7 @@ def js_divergence(p:np.ndarray, q:np.ndarray, # normalised histograms (..., bins
     kl = lambda a: np.where(a > 0, a * np.log(np.where(a > 0, a, 1) / np.where(m > 0, m, 1)), 0).sum(-1)
     return 0.5 * kl(p) + 0.5 * kl(q)
 
+# %% ../nbs/12_video.ipynb #c8e66f03
 def cdc(frames, # the output video: a path or an iterable of uint8 (H, W, 3) RGB frames
         ks:tuple=(1, 2, 4), # frame gaps
         bins:int=64, # histogram bins per RGB channel
@@ -284,6 +299,7 @@ def cdc(frames, # the output video: a path or an iterable of uint8 (H, W, 3) RGB
     if not any(per_k.values()): raise ValueError("cdc needs at least two frames in one shot")
     return float(np.mean([np.mean(v) for v in per_k.values() if v]))
 
+# %% ../nbs/12_video.ipynb #6820cb39
 def score_video(out, # the colorized video (a path)
                 truth, # the true colour video (a path), the same frames
                 cuts:list|None=None, # shot cuts; found in `truth` when None
