@@ -18,7 +18,7 @@ a lesson: such caps pushed a lesson's own code (the training loop) into appendic
               starting with '## Exercises', followed by at least two numbered items.
 - imports:    lesson order. A lesson may import colorgan modules (`from colorgan.X import`, `import colorgan.X`,
               `from colorgan import X`, `from .X import`, `colorgan.X.` attributes) only from lessons with a smaller
-              number, from appendices (a number and a letter: 07a_runs) or from itself; the module -> notebook map comes from each
+              number, from appendices (a number and a letter: 08a_runs) or from itself; the module -> notebook map comes from each
               notebook's `#| default_exp`. Code inside strings (a subprocess's `-c` code) is not looked at.
 - card:       the model card (output-examples/model_card.md) quotes the numbers of colorgan/records/new_sources.json for
               photos from other sources and for where a click's colour goes (a notebook opened alone has no output-examples/ to check this against).

@@ -18,17 +18,17 @@ ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')  # terminal colour codes, as traceba
 _NUMBER = re.compile(r'(\d+)([a-z]?)_')
 
 def number(path) -> int | None:
-    "A notebook's number (`06` of `06_hints.ipynb`; `07` of the appendix `07a_runs.ipynb`), or None."
+    "A notebook's number (`07` of `07_hints.ipynb`; `08` of the appendix `08a_runs.ipynb`), or None."
     m = _NUMBER.match(Path(path).name)
     return int(m.group(1)) if m else None
 
 def is_appendix(path) -> bool:
-    "Appendices are named for the lesson they serve, with a letter: `07a_runs.ipynb` holds engineering under lesson 07."
+    "Appendices are named for the lesson they serve, with a letter: `08a_runs.ipynb` holds engineering under lesson 08."
     m = _NUMBER.match(Path(path).name)
     return bool(m and m.group(2))
 
 def is_lesson(path) -> bool:
-    "Lessons are numbered, without a letter: `01_lab.ipynb`, `14_new_sources.ipynb`."
+    "Lessons are numbered, without a letter: `01_lab.ipynb`, `15_new_sources.ipynb`."
     return number(path) is not None and not is_appendix(path)
 
 IMAGE_TYPES = ('image/png', 'image/jpeg', 'image/svg+xml')
