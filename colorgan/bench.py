@@ -195,8 +195,9 @@ def bench_train(path:str='colorgan', # 'straightforward' or 'colorgan'
     ema_decay = getattr(cfg, 'ema', 0.) if path == 'colorgan' else 0.
     ema = ema_model(accelerator.unwrap_model(G), ema_decay).to(accelerator.device) if ema_decay else None
     # colorgan's path runs `train_step`, as `train` does: learning rates, simulated hints, the step, the moving average
-    run = Run(cfg, Path('.'), accelerator, G, D, opt_pre, opt_g, opt_d, gan_loss, ce, ema, ds, ds, [str(f) for f in files],
-              dict(G.meta), [0., 0.], dict(epoch=0, step=0), []) if path == 'colorgan' else None
+    run = Run(cfg=cfg, out=Path('.'), accelerator=accelerator, G=G, D=D, opt_pre=opt_pre, opt_g=opt_g, opt_d=opt_d,
+              gan_loss=gan_loss, ce=ce, ema=ema, train_ds=ds, valid_ds=ds, files=[str(f) for f in files], meta=dict(G.meta),
+              data_mean=[0., 0.], state=dict(epoch=0, step=0), history=[]) if path == 'colorgan' else None
     step_s, n_images = [], 0
     _sync(device)
     t_start = time.perf_counter()

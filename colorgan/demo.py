@@ -14,7 +14,7 @@ from fastcore.basics import patch, patch_to
 from .core import log
 from .data import default_photos
 from .images import open_image
-from .generator import Generator, describe_encoder
+from .generator import Generator, describe_encoder, check_takes_hints
 from .hints import check_hints
 from .inference import predict_lab, lab_to_uint8, load_generator
 from .runtime import model_input_size
@@ -136,10 +136,6 @@ def _safely(self:ColorizeDemo, fn, *args):
         log.warning('colorgan demo: %s: %s', type(e).__name__, e)
         self._say(f'{type(e).__name__}: {e}', error=True)
 
-# %% ../nbs/11_demo.ipynb #593cf51f
-_NO_HINTS = ('this generator was trained without hints, so clicks cannot add colour hints: '
-             'train one with "colorgan train", which takes hints by default (see the hints lesson), to use them')
-
 # %% ../nbs/11_demo.ipynb #d9727530
 @patch
 def _set_hints(self:ColorizeDemo, hints:list):
@@ -155,7 +151,7 @@ def add_hint(self:ColorizeDemo, x:int, y:int, # a pixel of the photo shown, (0, 
             ):
     "Add a hint (replacing one at the same pixel) and colorize the photo again with all of its hints."
     if self.photo.value is None: raise ValueError('no photo yet: upload one, then add hints')
-    if not self.takes_hints: raise ValueError(_NO_HINTS)
+    check_takes_hints(getattr(self.generator, 'meta', {}), True)
     hint = (int(x), int(y), colour or self.colour.value)
     self._set_hints([h for h in self.hints if h[:2] != hint[:2]] + [hint])
 
@@ -184,7 +180,8 @@ def _on_click(self:ColorizeDemo, event:dict):
     "ipyevents' callback for a click on the after picture: a hint at the photo pixel under it; never raises."
     def click():
         if self.photo.value is None: return self._say('no photo yet: upload one, then click on it to add hints')
-        if not self.takes_hints: return self._say(_NO_HINTS, error=True)
+        try: check_takes_hints(getattr(self.generator, 'meta', {}), True)
+        except ValueError as e: return self._say(str(e), error=True)
         xy = click_pixel(event, *self.image.size)
         if xy is None: return self._say('click ignored: it was not on the picture', error=True)
         self.add_hint(*xy)

@@ -115,7 +115,9 @@ class OnnxGenerator:
                 spread = hint_spread(self.meta, torch.from_numpy(h), torch.from_numpy(feeds['L'])).numpy()
             else: spread = np.zeros_like(h)
             feeds.update(hints=h, spread=spread)
-        elif hints is not None: raise ValueError("this generator was trained without hints, so it cannot use them")
+        elif hints is not None:
+            from colorgan.generator import check_takes_hints  # the one error for it (imports torch, on this error only)
+            check_takes_hints(self.meta, True)
         ab = self.session.run(['ab'], feeds)[0]
         return torch.from_numpy(ab) if as_tensor else ab
 
@@ -268,8 +270,9 @@ def _checked_plan(inputs:list, out_dir:Path, generator, hints:dict|None) -> tupl
     sources = {p.resolve() for p, _, _ in plan}
     clash = [d for _, d, _ in plan if d.resolve() in sources]
     if clash: raise ValueError(f"refusing to overwrite input {clash[0]}: choose an output folder that is not an input")
-    if hints and not generator.meta.get('takes_hints'):
-        raise ValueError("hints were given, but this generator was trained without hints (colorgan train makes one that takes them, unless given --no-takes-hints)")
+    if hints:
+        from colorgan.generator import check_takes_hints  # hints need torch anyway, to spread them
+        check_takes_hints(generator.meta, True)
     return plan, _match_hints(plan, hints)  # all hints are checked before any work
 
 def _read_photo(src:Path, max_pixels:int|None) -> tuple:

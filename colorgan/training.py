@@ -603,7 +603,8 @@ def setup_run(data, # a folder of images, or a list of image files; None when re
     seed_everything(cfg.seed)
     files = sorted(map(Path, image_files(data) if isinstance(data, (str, Path)) else data), key=str)
     train_ds, valid_ds = build_datasets(files, cfg, accelerator.num_processes)
-    G = generator_for(cfg if ck is None else dataclasses.replace(cfg, init_from=None))  # resuming: the checkpoint's weights follow
+    # resuming: the checkpoint's weights follow, so neither ImageNet's nor a starting model's are read first (they may be gone)
+    G = generator_for(cfg) if ck is None else generator_for(dataclasses.replace(cfg, init_from=None), pretrained=False)
     centres = G.bin_centres if G.colour_head is not None else None
     D = discriminator_for(cfg)  # the discriminator lesson's: the one place it is built
     data_mean = mean_ab(train_ds)
@@ -620,6 +621,7 @@ def setup_run(data, # a folder of images, or a list of image files; None when re
         if ck['opt_pretrain'] is not None: opt_pre.load_state_dict(ck['opt_pretrain'])
         opt_g.load_state_dict(ck['opt_g']); opt_d.load_state_dict(ck['opt_d'])
         state, history, meta = dict(ck['state']), list(ck['history']), dict(ck['generator_meta'])
+        G.meta.update(meta)  # where its encoder came from, as recorded
     ema = ema_model(G, cfg.ema) if cfg.ema else None
     if ema is not None and ck is not None: ema.load_state_dict(ck['ema'])
     G, D, opt_pre, opt_g, opt_d = accelerator.prepare(G, D, opt_pre, opt_g, opt_d)
@@ -628,9 +630,10 @@ def setup_run(data, # a folder of images, or a list of image files; None when re
     if ck is not None:
         if ck.get('scaler') and accelerator.scaler is not None: accelerator.scaler.load_state_dict(ck['scaler'])
         set_rng_state(ck['rng'])
-    return Run(cfg, out, accelerator, G, D, opt_pre, opt_g, opt_d, GANLoss(cfg.gan_mode).to(accelerator.device),
-               None if ce is None else ce.to(accelerator.device), ema,
-               train_ds, valid_ds, [str(f) for f in files], meta, data_mean, state, history)
+    return Run(cfg=cfg, out=out, accelerator=accelerator, G=G, D=D, opt_pre=opt_pre, opt_g=opt_g, opt_d=opt_d,
+               gan_loss=GANLoss(cfg.gan_mode).to(accelerator.device), ce=None if ce is None else ce.to(accelerator.device),
+               ema=ema, train_ds=train_ds, valid_ds=valid_ds, files=[str(f) for f in files], meta=meta,
+               data_mean=data_mean, state=state, history=history)
 
 # %% ../nbs/08a_runs.ipynb #70226360
 def inference_state(G:torch.nn.Module) -> dict:
