@@ -52,7 +52,9 @@ class ColorizeDemo:
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
 
     @property
-    def takes_hints(self) -> bool: return bool(getattr(self.generator, 'meta', {}).get('takes_hints'))
+    def meta(self) -> dict: return getattr(self.generator, 'meta', {})  # how the generator was built ({} when it does not say)
+    @property
+    def takes_hints(self) -> bool: return bool(self.meta.get('takes_hints'))
 
 # %% ../nbs/11_demo.ipynb #55f5566b
 @patch
@@ -125,7 +127,7 @@ def update(self:ColorizeDemo):
 @patch
 def _say(self:ColorizeDemo, message:str, error:bool=False):
     "Show `message` (plain text) in the status line, after the encoder's description and the note."
-    self.status.value = status_html(describe_encoder(getattr(self.generator, 'meta', {})), self.note, message, error)
+    self.status.value = status_html(describe_encoder(self.meta), self.note, message, error)
 
 # %% ../nbs/11_demo.ipynb #92876578
 @patch
@@ -151,7 +153,7 @@ def add_hint(self:ColorizeDemo, x:int, y:int, # a pixel of the photo shown, (0, 
             ):
     "Add a hint (replacing one at the same pixel) and colorize the photo again with all of its hints."
     if self.photo.value is None: raise ValueError('no photo yet: upload one, then add hints')
-    check_takes_hints(getattr(self.generator, 'meta', {}), True)
+    check_takes_hints(self.meta, True)
     hint = (int(x), int(y), colour or self.colour.value)
     self._set_hints([h for h in self.hints if h[:2] != hint[:2]] + [hint])
 
@@ -180,7 +182,7 @@ def _on_click(self:ColorizeDemo, event:dict):
     "ipyevents' callback for a click on the after picture: a hint at the photo pixel under it; never raises."
     def click():
         if self.photo.value is None: return self._say('no photo yet: upload one, then click on it to add hints')
-        try: check_takes_hints(getattr(self.generator, 'meta', {}), True)
+        try: check_takes_hints(self.meta, True)
         except ValueError as e: return self._say(str(e), error=True)
         xy = click_pixel(event, *self.image.size)
         if xy is None: return self._say('click ignored: it was not on the picture', error=True)

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'LR_SCHEDULES', 'cpu_has_bf16', 'check_precision', 'autocast_mode', 'loader_settings', 'cache_gb',
-           'rng_state', 'set_rng_state', 'load_checkpoint', 'trained_weights', 'EpochSampler', 'lr_factor', 'ema_model',
-           'mean_ab', 'init_ab_head', 'StopSignals', 'check_resume_files']
+           'rng_state', 'set_rng_state', 'load_checkpoint', 'trained_weights', 'generator_spec', 'EpochSampler',
+           'lr_factor', 'ema_model', 'mean_ab', 'init_ab_head', 'StopSignals', 'check_resume_files']
 
 # %% ../nbs/08b_engine.ipynb #435d1dd5
 import math, os, pickle, random, re, signal, threading
@@ -104,6 +104,13 @@ def trained_weights(ck:dict, # a checkpoint, as `load_checkpoint` returns it
     if 'state' in ck and ck.get('ema') is not None:  # a training checkpoint: its moving average, as generator.pt has
         weights = {k[len('module.'):]: v for k, v in ck['ema'].items() if k.startswith('module.')}
     return {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
+
+def generator_spec(ck:dict, # a checkpoint, as `load_checkpoint` returns it
+                  ) -> dict:
+    "How the generator in a colorgan file was built, as `build_generator`'s arguments (files from before a field existed get its old default)."
+    meta = ck.get('generator_meta', {})
+    return dict(size=meta.get('size', ck.get('config', {}).get('size', 256)), arch=meta.get('arch', 'resnet18'),
+                takes_hints=bool(meta.get('takes_hints')), spread=meta.get('spread', 'grid'), bins=meta.get('bins') or None)
 
 # %% ../nbs/08b_engine.ipynb #65ec5e4b
 class EpochSampler(torch.utils.data.Sampler):

@@ -18,7 +18,7 @@ from .core import get_device
 from .lab import rgb_to_l, lab_to_rgb, norm_l, denorm_ab
 from .images import open_image
 from .generator import build_generator, Generator, check_takes_hints
-from .engine import load_checkpoint, trained_weights, autocast_mode
+from .engine import load_checkpoint, trained_weights, generator_spec, autocast_mode
 from .hints import check_hints, hints_tensor
 from .runtime import checkpoint_path, model_input_size, use_onnx, load_onnx  # torch-free pieces (appendix 09b)
 from torchvision.transforms.v2.functional import pil_to_tensor
@@ -34,15 +34,13 @@ def load_generator(path:str|Path|None=None, # a generator.pt or checkpoint.pt fr
     if onnx and (G := load_onnx(path)) is not None: return G  # its ONNX copy, made before: found by the file's hash (appendix 09b)
     path = checkpoint_path(path)
     ck = load_checkpoint(path)
-    meta = dict(ck.get('generator_meta', {}))
+    meta, spec = dict(ck.get('generator_meta', {})), generator_spec(ck)  # how it was built (appendix 08b)
     meta.setdefault('input_norm', (1., 0.))  # generators saved before the input normalisation existed
-    G = build_generator(meta.get('size', ck.get('config', {}).get('size', 256)), pretrained=False,
-                        arch=meta.get('arch', 'resnet18'), takes_hints=meta.get('takes_hints', False),
-                        spread=meta.get('spread', 'grid'), bins=meta.get('bins') or None)
+    G = build_generator(pretrained=False, **spec)
     try: G.load_state_dict(trained_weights(ck))  # a training checkpoint's moving average, as generator.pt has (appendix 08b)
     except RuntimeError as e:
-        raise ValueError(f"{path} does not hold the weights of the generator it describes ({meta.get('arch')}, "
-                         f"takes_hints={meta.get('takes_hints', False)}): {str(e).splitlines()[0]}") from e
+        raise ValueError(f"{path} does not hold the weights of the generator it describes ({spec['arch']}, "
+                         f"takes_hints={spec['takes_hints']}): {str(e).splitlines()[0]}") from e
     G.meta.update(meta, stage=ck.get('stage', ck.get('state', {}).get('stage')))
     if onnx:  # exported once, named by the file's hash, and checked against PyTorch (appendix 09a)
         from colorgan.onnx_export import onnx_generator

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['L_SCALE', 'AB_SCALE', 'srgb_to_linear', 'rgb_to_lab', 'rgb_to_l', 'lab_to_rgb', 'norm_l', 'denorm_l', 'norm_ab',
-           'denorm_ab', 'rgb_to_model', 'model_to_rgb']
+           'denorm_ab', 'rgb_to_model', 'model_to_rgb', 'swatch']
 
 # %% ../nbs/01_lab.ipynb #177d0fef
 import torch
@@ -100,3 +100,11 @@ def model_to_rgb(L:Tensor, # `(B, 1, H, W)` scaled L
                 ) -> Tensor: # `(B, 3, H, W)` float sRGB in [0, 1]
     "RGB images from the network's input L and its predicted ab."
     return lab_to_rgb(torch.cat([denorm_l(L.float()), denorm_ab(ab.float())], dim=-3))
+
+def swatch(ab, # scaled (a, b): two numbers, or a `(2,)` tensor
+           L:float=55., # lightness in [0, 100]
+           size:int=48, # side in pixels
+          ) -> Tensor: # `(3, size, size)` sRGB in [0, 1]
+    "A square patch of one colour: to show a colour the network is taught or predicts."
+    ab = denorm_ab(torch.as_tensor(ab, dtype=torch.float32))
+    return lab_to_rgb(torch.cat([torch.full((1, size, size), float(L)), ab[:, None, None].expand(2, size, size)]))

@@ -28,7 +28,7 @@ from .discriminator import NORMS
 from .losses import GANLoss, colour_l1, GAN_MODES
 from .colour_cells import ab_bins, ColourCE
 from .hints import simulate_hints
-from .engine import autocast_mode, loader_settings, cache_gb, EpochSampler, lr_factor, LR_SCHEDULES, check_precision, load_checkpoint, trained_weights, StopSignals
+from .engine import autocast_mode, loader_settings, cache_gb, EpochSampler, lr_factor, LR_SCHEDULES, check_precision, load_checkpoint, trained_weights, generator_spec, StopSignals
 from .runtime import checkpoint_path, is_shipped, SHIPPED_FILE
 
 # %% ../nbs/08_training.ipynb #d4a0d1b6
@@ -62,6 +62,7 @@ class TrainConfig:
     rebalance:float = 0.5 # with bin_step: share of uniform mixed into the colour prior whose inverse weighs the cross-entropy (1: no rebalancing)
     temperature:float = 0.38 # with bin_step: the annealed mean's temperature (1: the mean; towards 0: the most likely cell)
     vividness:float = 0.5 # with bin_step: how much of the rebalancing the colorizer keeps when it colours (0: none, the photos' own odds; 1: all)
+    cells_beside:bool = False # with bin_step: the cells' head sits beside the regression output as a teacher, in training only (`CellsBeside`), instead of replacing it
     gan_mode:str = 'vanilla' # 'vanilla' (BCE), 'lsgan' (MSE) or 'hinge'
     d_norm:str = 'batch' # discriminator normalisation: 'batch', 'instance', 'spectral', 'none'
     valid_pct:float = 0.1 # share of the images held out for validation
@@ -100,6 +101,7 @@ class TrainConfig:
         if self.spread not in SPREADS: raise ValueError(f"spread must be one of {', '.join(SPREADS)}, got {self.spread!r}")
         if self.bin_step < 0: raise ValueError(f"bin_step must be 0 (off) or a positive cell side in Lab units, got {self.bin_step}")
         if not 0 <= self.vividness <= 1: raise ValueError(f"vividness must be in [0, 1], got {self.vividness}")
+        if self.cells_beside and not self.bin_step: raise ValueError("cells_beside needs bin_step, the cells' side in Lab units (e.g. 10)")
         if not 0 < self.temperature <= 1: raise ValueError(f"temperature must be in (0, 1], got {self.temperature}")
         check_precision(self.mixed_precision)
 
@@ -164,15 +166,16 @@ def generator_loss(fake_ab:torch.Tensor, # G(L), (B,2,H,W)
     return total, {k: v.detach() for k, v in parts.items()}
 
 # %% ../nbs/08_training.ipynb #4e610ca4
-def _predict(G, L, hints, ce):
-    "G's ab, and its cells' logits when there is a cross-entropy to compute."
-    return G(L, hints, logits=True) if ce is not None else (G(L, hints), None)
+def _predict(G, L, hints, ce, beside=None):
+    "G's ab, and the cells' logits when there is a cross-entropy to compute: from its own head, or from the head `beside` it."
+    if ce is None: return G(L, hints), None
+    return (G(L, hints), beside()) if beside is not None else G(L, hints, logits=True)
 
 # %% ../nbs/08_training.ipynb #a61e6aac
-def pretrain_step(G, opt, L, ab, accelerator, cfg, hints=None, ce=None) -> dict:
+def pretrain_step(G, opt, L, ab, accelerator, cfg, hints=None, ce=None, beside=None) -> dict:
     "Stage 1: one step of the generator on its objective without the GAN term (`generator_loss`)."
     with accelerator.autocast():
-        fake, z = _predict(G, L, hints, ce)
+        fake, z = _predict(G, L, hints, ce, beside)
     loss, logs = generator_loss(fake.float(), ab, cfg, cell_logits=z, ce=ce)
     opt.zero_grad(set_to_none=True)
     accelerator.backward(loss)
@@ -180,10 +183,10 @@ def pretrain_step(G, opt, L, ab, accelerator, cfg, hints=None, ce=None) -> dict:
     return logs
 
 # %% ../nbs/08_training.ipynb #2f1653af
-def gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, accelerator, cfg, gan_weight:float=1., hints=None, ce=None) -> dict:
+def gan_step(G, D, opt_g, opt_d, L, ab, gan_loss, accelerator, cfg, gan_weight:float=1., hints=None, ce=None, beside=None) -> dict:
     "Stage 2: one pix2pix step: the discriminator on real and (detached) fake pairs, then the generator (GAN term x `gan_weight`)."
     with accelerator.autocast():
-        fake, z = _predict(G, L, hints, ce)
+        fake, z = _predict(G, L, hints, ce, beside)
         # the discriminator: real pairs should score real, fake pairs fake; the two losses averaged
         loss_d_fake = gan_loss(D(L, fake.detach()).float(), False)
         loss_d_real = gan_loss(D(L, ab).float(), True)
@@ -247,6 +250,7 @@ class Run:
     data_mean:list # the training photos' mean scaled (a, b)
     state:dict # where the run is: stage, epoch, batch, step, images_seen, elapsed, ...
     history:list # one record per finished epoch
+    beside:torch.nn.Module|None = None # with cells_beside: the colour cells' head beside the generator's output (training only)
 
     @property
     def main(self) -> bool: return self.accelerator.is_main_process
@@ -267,19 +271,21 @@ def make_accelerator(cfg:TrainConfig, cpu:bool):
                        kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=True)])
 
 # %% ../nbs/08_training.ipynb #da48dad6
-def _param_groups(G, lr:float, encoder_lr_mult:float) -> list:
-    "The generator's parameters in two groups, decoder and encoder, so that the encoder's learning rate can differ."
+def _param_groups(G, lr:float, encoder_lr_mult:float, beside=None) -> list:
+    "The generator's parameters in two groups, decoder and encoder, so that the encoder's learning rate can differ (a third: the head beside it)."
     enc = {id(p) for p in G.unet.layers[0].parameters()}
     return [{'params': [p for p in G.parameters() if id(p) not in enc], 'lr': lr, 'base_lr': lr},
-            {'params': [p for p in G.parameters() if id(p) in enc], 'lr': lr * encoder_lr_mult, 'base_lr': lr * encoder_lr_mult}]
+            {'params': [p for p in G.parameters() if id(p) in enc], 'lr': lr * encoder_lr_mult, 'base_lr': lr * encoder_lr_mult}
+           ] + ([{'params': list(beside.parameters()), 'lr': lr, 'base_lr': lr}] if beside is not None else [])
 
 # %% ../nbs/08_training.ipynb #a4cec007
 def make_optimizers(G, D, # the generator and the discriminator
                     cfg:TrainConfig, # learning rates, Adam's betas, the encoder's learning-rate multiplier
+                    beside=None, # with cells_beside: the head beside the generator, trained with it
                    ) -> tuple: # (stage 1's optimizer of G, stage 2's of G, D's)
     "The three Adam optimizers of a run; each group records its `base_lr`, which the schedule scales."
-    opt_pre = torch.optim.Adam(_param_groups(G, cfg.lr_pretrain, cfg.encoder_lr_mult))
-    opt_g = torch.optim.Adam(_param_groups(G, cfg.lr_g, cfg.encoder_lr_mult), betas=(cfg.beta1, cfg.beta2))
+    opt_pre = torch.optim.Adam(_param_groups(G, cfg.lr_pretrain, cfg.encoder_lr_mult, beside))
+    opt_g = torch.optim.Adam(_param_groups(G, cfg.lr_g, cfg.encoder_lr_mult, beside), betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
     for group in opt_d.param_groups: group['base_lr'] = cfg.lr_d
     return opt_pre, opt_g, opt_d
@@ -291,9 +297,9 @@ def start_from(G:torch.nn.Module, # a generator from `build_generator`
     "Load a trained generator's weights into `G` to fine-tune it; a clear error when `source` was built differently."
     path = checkpoint_path(source)
     ck = load_checkpoint(path)
-    meta = ck.get('generator_meta', {})
-    theirs = dict(encoder=meta.get('arch', 'resnet18'), takes_hints=bool(meta.get('takes_hints')), bin_step=bool(meta.get('bins')),
-                  spread=meta.get('spread', 'grid') if meta.get('takes_hints') else None)
+    meta, spec = ck.get('generator_meta', {}), generator_spec(ck)  # how it was built (appendix 08b)
+    theirs = dict(encoder=spec['arch'], takes_hints=spec['takes_hints'], bin_step=bool(spec['bins']),
+                  spread=spec['spread'] if spec['takes_hints'] else None)
     ours = dict(encoder=G.meta['arch'], takes_hints=bool(G.meta['takes_hints']), bin_step=bool(G.meta.get('bins')),
                 spread=G.meta['spread'] if G.meta['takes_hints'] else None)
     if differ := [k for k in ours if ours[k] != theirs[k]]:
@@ -312,7 +318,7 @@ def generator_for(cfg:TrainConfig, # the run's configuration
                   pretrained:bool|None=None, # override `cfg.pretrained` (False: random weights, e.g. to time it)
                  ) -> torch.nn.Module:
     "The generator a run with `cfg` trains: its encoder, hints and their spread, and colour cells, as configured; a trained model's weights with `init_from`."
-    centres = ab_bins(cfg.bin_step) if cfg.bin_step else None
+    centres = ab_bins(cfg.bin_step) if cfg.bin_step and not cfg.cells_beside else None  # cells beside the output: the run adds them
     pretrained = cfg.pretrained if pretrained is None else pretrained
     imagenet = pretrained and not cfg.init_from  # a trained model's weights replace ImageNet's: no need to load them first
     G = build_generator(cfg.size, pretrained=imagenet, weights=cfg.encoder_weights if imagenet else None,
@@ -353,9 +359,9 @@ def train_step(run:Run, # the run
             group['lr'] = 0. if frozen else group['base_lr'] * lr_f
     L, ab = to_model_input(rgb, acc, cfg.channels_last)
     hints = simulate_hints(ab, cfg.hint_none, cfg.hint_points) if cfg.takes_hints else None
-    if stage == 'pretrain': logs = pretrain_step(run.G, run.opt_pre, L, ab, acc, cfg, hints, run.ce)
+    if stage == 'pretrain': logs = pretrain_step(run.G, run.opt_pre, L, ab, acc, cfg, hints, run.ce, run.beside)
     else: logs = gan_step(run.G, run.D, run.opt_g, run.opt_d, L, ab, run.gan_loss, acc, cfg,
-                          gan_weight=min(1., progress / cfg.gan_warmup) if cfg.gan_warmup else 1., hints=hints, ce=run.ce)
+                          gan_weight=min(1., progress / cfg.gan_warmup) if cfg.gan_warmup else 1., hints=hints, ce=run.ce, beside=run.beside)
     if run.ema is not None: run.ema.update_parameters(acc.unwrap_model(run.G))
     logs = {k: v.item() for k, v in logs.items()}
     bad = [k for k, v in logs.items() if not math.isfinite(v)]
@@ -489,6 +495,7 @@ from dataclasses import asdict
 from .core import atomic_save, seed_everything
 from .discriminator import discriminator_for
 from .colour_cells import rebalance_weights, bin_counts
+from .generator import CellsBeside
 from .engine import rng_state, set_rng_state, ema_model, mean_ab, init_ab_head, check_resume_files
 
 # %% ../nbs/08a_runs.ipynb #dcca9b0b
@@ -605,19 +612,21 @@ def setup_run(data, # a folder of images, or a list of image files; None when re
     train_ds, valid_ds = build_datasets(files, cfg, accelerator.num_processes)
     # resuming: the checkpoint's weights follow, so neither ImageNet's nor a starting model's are read first (they may be gone)
     G = generator_for(cfg) if ck is None else generator_for(dataclasses.replace(cfg, init_from=None), pretrained=False)
-    centres = G.bin_centres if G.colour_head is not None else None
+    beside = CellsBeside(G, ab_bins(cfg.bin_step)) if cfg.cells_beside else None  # the cells as a teacher only (the colour cells lesson)
+    centres = G.bin_centres if G.colour_head is not None else beside.bin_centres if beside is not None else None
     D = discriminator_for(cfg)  # the discriminator lesson's: the one place it is built
     data_mean = mean_ab(train_ds)
     ce = None if centres is None else ColourCE(centres, rebalance_weights(bin_counts(train_ds, centres), centres, cfg.rebalance))
-    if ce is not None: G.bin_log_weights.copy_(ce.weights.log())  # so that a colorizer can undo the rebalancing (`vividness`)
+    if G.colour_head is not None: G.bin_log_weights.copy_(ce.weights.log())  # so that a colorizer can undo the rebalancing (`vividness`)
     if cfg.init_ab_mean: init_ab_head(G, data_mean)
     if cfg.channels_last: G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
-    opt_pre, opt_g, opt_d = make_optimizers(G, D, cfg)
+    opt_pre, opt_g, opt_d = make_optimizers(G, D, cfg, beside)
     state = dict(stage='pretrain', epoch=0, batch=0, step=0, images_seen=0, elapsed=0., stage_elapsed=0., sums={}, n_steps=0,
                  valid_cost=0., valid_at=0.)
     history, meta = [], dict(G.meta)
     if ck is not None:
         G.load_state_dict(ck['generator']); D.load_state_dict(ck['discriminator'])
+        if beside is not None: beside.load_state_dict(ck['beside'])
         if ck['opt_pretrain'] is not None: opt_pre.load_state_dict(ck['opt_pretrain'])
         opt_g.load_state_dict(ck['opt_g']); opt_d.load_state_dict(ck['opt_d'])
         state, history, meta = dict(ck['state']), list(ck['history']), dict(ck['generator_meta'])
@@ -625,6 +634,7 @@ def setup_run(data, # a folder of images, or a list of image files; None when re
     ema = ema_model(G, cfg.ema) if cfg.ema else None
     if ema is not None and ck is not None: ema.load_state_dict(ck['ema'])
     G, D, opt_pre, opt_g, opt_d = accelerator.prepare(G, D, opt_pre, opt_g, opt_d)
+    if beside is not None: beside = accelerator.prepare(beside)
     if cfg.compile: G.compile(); D.compile()  # in place (torch.compile of each forward): weights and checkpoints are unchanged
     if ema is not None: ema.to(accelerator.device)
     if ck is not None:
@@ -633,7 +643,7 @@ def setup_run(data, # a folder of images, or a list of image files; None when re
     return Run(cfg=cfg, out=out, accelerator=accelerator, G=G, D=D, opt_pre=opt_pre, opt_g=opt_g, opt_d=opt_d,
                gan_loss=GANLoss(cfg.gan_mode).to(accelerator.device), ce=None if ce is None else ce.to(accelerator.device),
                ema=ema, train_ds=train_ds, valid_ds=valid_ds, files=[str(f) for f in files], meta=meta,
-               data_mean=data_mean, state=state, history=history)
+               data_mean=data_mean, state=state, history=history, beside=beside)
 
 # %% ../nbs/08a_runs.ipynb #70226360
 def inference_state(G:torch.nn.Module) -> dict:
@@ -650,6 +660,7 @@ def save_run(run:Run, # the run
     if not run.main: return
     ck = {'generator': acc.unwrap_model(run.G).state_dict(), 'discriminator': acc.unwrap_model(run.D).state_dict(),
           'ema': run.ema.state_dict() if run.ema is not None else None,
+          'beside': acc.unwrap_model(run.beside).state_dict() if run.beside is not None else None,
           # stage 1's optimizer is dead weight once stage 2 has begun
           'opt_pretrain': run.opt_pre.state_dict() if run.state['stage'] == 'pretrain' else None,
           'opt_g': run.opt_g.state_dict(), 'opt_d': run.opt_d.state_dict(),
