@@ -238,7 +238,6 @@ class CellsBeside(nn.Module):
                 ):
         super().__init__()
         block = G.unet.layers[quarter_block(G)]
-        self.register_buffer('bin_centres', bins.float().clone())
         self.head = nn.Sequential(ConvLayer(block.conv2[0].out_channels, 128, ks=3), nn.Conv2d(128, len(bins), 1))
         seen = self._seen = {}  # the block's latest features; a plain dict, so a copy of G (its moving average) shares it
         block.register_forward_hook(lambda module, inputs, out: seen.update(features=out))

@@ -297,11 +297,11 @@ def start_from(G:torch.nn.Module, # a generator from `build_generator`
     "Load a trained generator's weights into `G` to fine-tune it; a clear error when `source` was built differently."
     path = checkpoint_path(source)
     ck = load_checkpoint(path)
-    meta, spec = ck.get('generator_meta', {}), generator_spec(ck)  # how it was built (appendix 08b)
-    theirs = dict(encoder=spec['arch'], takes_hints=spec['takes_hints'], bin_step=bool(spec['bins']),
-                  spread=spec['spread'] if spec['takes_hints'] else None)
-    ours = dict(encoder=G.meta['arch'], takes_hints=bool(G.meta['takes_hints']), bin_step=bool(G.meta.get('bins')),
-                spread=G.meta['spread'] if G.meta['takes_hints'] else None)
+    meta = ck.get('generator_meta', {})
+    # how each was built (appendix 08b's `generator_spec`), in TrainConfig's terms; the spread matters only with hints
+    as_config = lambda s: dict(encoder=s['arch'], takes_hints=s['takes_hints'], bin_step=bool(s['bins']),
+                               spread=s['spread'] if s['takes_hints'] else None)
+    theirs, ours = as_config(generator_spec(ck)), as_config(generator_spec({'generator_meta': G.meta}))
     if differ := [k for k in ours if ours[k] != theirs[k]]:
         raise ValueError(f"cannot start from {path.name}: it was trained with " + ', '.join(f"{k}={theirs[k]!r}" for k in differ)
                          + ", this run's config has " + ', '.join(f"{k}={ours[k]!r}" for k in differ)
@@ -612,8 +612,8 @@ def setup_run(data, # a folder of images, or a list of image files; None when re
     train_ds, valid_ds = build_datasets(files, cfg, accelerator.num_processes)
     # resuming: the checkpoint's weights follow, so neither ImageNet's nor a starting model's are read first (they may be gone)
     G = generator_for(cfg) if ck is None else generator_for(dataclasses.replace(cfg, init_from=None), pretrained=False)
-    beside = CellsBeside(G, ab_bins(cfg.bin_step)) if cfg.cells_beside else None  # the cells as a teacher only (the colour cells lesson)
-    centres = G.bin_centres if G.colour_head is not None else beside.bin_centres if beside is not None else None
+    centres = ab_bins(cfg.bin_step) if cfg.bin_step else None  # the colour cells: in G's head, or beside it
+    beside = CellsBeside(G, centres) if cfg.cells_beside else None  # the cells as a teacher only (the colour cells lesson)
     D = discriminator_for(cfg)  # the discriminator lesson's: the one place it is built
     data_mean = mean_ab(train_ds)
     ce = None if centres is None else ColourCE(centres, rebalance_weights(bin_counts(train_ds, centres), centres, cfg.rebalance))
