@@ -251,6 +251,9 @@ def check_card(nbs) -> list[str]:
     want = [f'{x:.2f}' for x in (F['gray']['psnr'], F['v1']['psnr'], F['gray']['ciede2000'], F['v1']['ciede2000'],
                                  B['gray']['psnr'], B['v1']['psnr'], B['gray']['ciede2000'], B['v1']['ciede2000'])]
     want.append(f"{F['BIG_A']['colorfulness']:.1f} against {F['v1']['colorfulness']:.1f}")
+    X, D = F['BIG_AUX_s2'], r['final']['dev']  # the cells beside the output, seed 2: more accurate, less colourful
+    want += [f"{D['BIG_AUX_s2']['psnr']:.2f} against {D['v1']['psnr']:.2f}", f"{X['psnr']:.2f} against {F['v1']['psnr']:.2f}",
+             f"{X['ciede2000']:.2f} against {F['v1']['ciede2000']:.2f}", f"{X['colorfulness']:.1f} against {F['v1']['colorfulness']:.1f}"]
     lv = r['leak_final']['v1']  # where a click's colour goes: on its own surface and across a strong edge
     want.append(f"{lv['dev']['pull_same']:.0%} of the way to the asked colour on the click's own surface and {lv['dev']['pull_across']:.0%} across")
     want.append(f"{lv['new']['pull_same']:.0%} and {lv['new']['pull_across']:.0%} on `scratch`'s")

@@ -240,7 +240,9 @@ class CellsBeside(nn.Module):
         block = G.unet.layers[quarter_block(G)]
         self.head = nn.Sequential(ConvLayer(block.conv2[0].out_channels, 128, ks=3), nn.Conv2d(128, len(bins), 1))
         seen = self._seen = {}  # the block's latest features; a plain dict, so a copy of G (its moving average) shares it
-        block.register_forward_hook(lambda module, inputs, out: seen.update(features=out))
+        def keep(module, inputs, out):  # in training only: a generator put to eval() to colorize keeps nothing
+            if module.training: seen['features'] = out
+        block.register_forward_hook(keep)
 
     def forward(self) -> torch.Tensor: # (B, Q, H/4, W/4) logits
         "The cells' logits for the generator's latest call."
