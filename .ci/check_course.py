@@ -254,6 +254,10 @@ def check_card(nbs) -> list[str]:
     X, D = F['BIG_AUX_s2'], r['final']['dev']  # the cells beside the output, seed 2: more accurate, less colourful
     want += [f"{D['BIG_AUX_s2']['psnr']:.2f} against {D['v1']['psnr']:.2f}", f"{X['psnr']:.2f} against {F['v1']['psnr']:.2f}",
              f"{X['ciede2000']:.2f} against {F['v1']['ciede2000']:.2f}", f"{X['colorfulness']:.1f} against {F['v1']['colorfulness']:.1f}"]
+    L = {s: {m: (r['runs']['LONG_AUX_s1'][s][m] + r['runs']['LONG_AUX_s2'][s][m]) / 2 for m in ('psnr', 'colorfulness')} for s in ('dev', 'new')}
+    Bd = r['choose_baselines']['dev']  # its GAN stage as long as v1's: the mean of two seeds, 0.01 dB short on the new sources
+    want += [f"{L['new']['psnr']:.2f} against {B['v1']['psnr']:.2f}",
+             f"{L['dev']['colorfulness']:.1f} and {L['new']['colorfulness']:.1f} against {Bd['v1']['colorfulness']:.1f} and {B['v1']['colorfulness']:.1f}"]
     lv = r['leak_final']['v1']  # where a click's colour goes: on its own surface and across a strong edge
     want.append(f"{lv['dev']['pull_same']:.0%} of the way to the asked colour on the click's own surface and {lv['dev']['pull_across']:.0%} across")
     want.append(f"{lv['new']['pull_same']:.0%} and {lv['new']['pull_across']:.0%} on `scratch`'s")

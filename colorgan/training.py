@@ -431,7 +431,7 @@ def train(data, # a folder of images, or a list of image files; None when resumi
              f"({acc.mixed_precision} mixed precision); {describe_encoder(run.meta)}")
     t0, last_save = time.perf_counter() - s['elapsed'], time.perf_counter()
     stopped, already_done = None, s['stage'] == 'done'
-    if already_done: log.info(f"the run in {run.out} has already finished: nothing to resume")
+    if already_done: log.info(f"the run in {run.out} has already finished: nothing to resume (a longer GAN stage trains it further)")
     with StopSignals() as stop:
         for stage in STAGES[STAGES.index(s['stage']):] if s['stage'] != 'done' else []:
             s['stage'] = stage
@@ -585,6 +585,15 @@ def _check_writable(out:Path):
         raise PermissionError(f"cannot write to the output directory {out}: {e}") from e
 
 # %% ../nbs/08a_runs.ipynb #540dec79
+def _train_on(state:dict, history:list, cfg:TrainConfig):
+    "A finished run given a longer GAN stage (more `gan_epochs`, or `gan_minutes`) goes on with it from where it ended."
+    n_gan = sum(h['stage'] == 'gan' for h in history)
+    t_gan = state['elapsed'] - max((h['elapsed'] for h in history if h['stage'] == 'pretrain'), default=0.)
+    if n_gan < cfg.gan_epochs and (cfg.gan_minutes is None or t_gan < cfg.gan_minutes * 60):
+        state.update(stage='gan', epoch=n_gan, batch=0, sums={}, n_steps=0, stage_elapsed=t_gan)
+        log.info(f"the run had finished after {n_gan} GAN epochs: its GAN stage goes on to {cfg.gan_epochs} epochs"
+                 + (f" or {cfg.gan_minutes:g} minutes" if cfg.gan_minutes is not None else ''))
+
 def setup_run(data, # a folder of images, or a list of image files; None when resuming: the recorded photos
               out:str|Path, # the run directory
               cfg:TrainConfig|None=None, # the configuration; when resuming, the checkpoint's unless given
@@ -631,6 +640,7 @@ def setup_run(data, # a folder of images, or a list of image files; None when re
         opt_g.load_state_dict(ck['opt_g']); opt_d.load_state_dict(ck['opt_d'])
         state, history, meta = dict(ck['state']), list(ck['history']), dict(ck['generator_meta'])
         G.meta.update(meta)  # where its encoder came from, as recorded
+        if state['stage'] == 'done': _train_on(state, history, cfg)
     ema = ema_model(G, cfg.ema) if cfg.ema else None
     if ema is not None and ck is not None: ema.load_state_dict(ck['ema'])
     G, D, opt_pre, opt_g, opt_d = accelerator.prepare(G, D, opt_pre, opt_g, opt_d)
