@@ -258,6 +258,8 @@ def check_card(nbs) -> list[str]:
     Bd = r['choose_baselines']['dev']  # its GAN stage as long as v1's: the mean of two seeds, 0.01 dB short on the new sources
     want += [f"{L['new']['psnr']:.2f} against {B['v1']['psnr']:.2f}",
              f"{L['dev']['colorfulness']:.1f} and {L['new']['colorfulness']:.1f} against {Bd['v1']['colorfulness']:.1f} and {B['v1']['colorfulness']:.1f}"]
+    M = r['runs']['MID_AUX_s1']['new']  # a GAN stage of 50 epochs, its fresh seed: behind v1 on the new sources
+    want += [f"PSNR was {M['psnr']:.2f} against {B['v1']['psnr']:.2f}", f"{M['ciede2000']:.2f} against {B['v1']['ciede2000']:.2f}"]
     lv = r['leak_final']['v1']  # where a click's colour goes: on its own surface and across a strong edge
     want.append(f"{lv['dev']['pull_same']:.0%} of the way to the asked colour on the click's own surface and {lv['dev']['pull_across']:.0%} across")
     want.append(f"{lv['new']['pull_same']:.0%} and {lv['new']['pull_across']:.0%} on `scratch`'s")

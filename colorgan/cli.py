@@ -84,7 +84,9 @@ def train_cli(data:str=None, # a folder of colour photos, or 'demo' (the bundled
         print(f"stopped by {res.stopped}; checkpoint saved. Continue with: colorgan train --out {out} --resume", file=sys.stderr)
         return 128 + {'SIGINT': 2, 'SIGTERM': 15}.get(res.stopped, 0)
     last = res.history[-1] if res.history else {}
-    if resume and res.already_done: print(f"the run in {out} had already finished: nothing to resume (a larger --gan-epochs trains it further)")
+    if resume and res.already_done:
+        more = ' and '.join('--' + k.replace('_', '-') for k in res.ended_by) or '--gan-epochs'
+        print(f"the run in {out} had already finished: nothing to resume (a larger {more} trains it further)")
     if res.process_index == 0:
         print(f"done: {last.get('images_seen', 0)} images seen in {last.get('elapsed', 0):.0f} s, validation L1 "
               f"{last.get('val_l1') or float('nan'):.4f}; model in {Path(out)/'generator.pt'}")
